@@ -1,0 +1,114 @@
+//! Assembles the public router: routes (with their OpenAPI description), docs, fallbacks and
+//! the middleware stack, outermost first:
+//! request id → access log/metrics → JSON errors → panic catcher → security headers → CORS →
+//! timeout → body limit → handler.
+
+use crate::error::ApiError;
+use crate::error_code::ErrorCode;
+use crate::middleware::{access_log, json_errors, request_id, security_headers};
+use crate::routes::{csp_reports, error_codes, health};
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::any::Any;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Protocol Bank API",
+        description = "A digital bank core for fiat and crypto. Amounts are strings of integer minor units; \
+            errors are `{\"error\": {type, code, message, param?, request_id}}` with stable codes \
+            (see `GET /v1/error-codes`).",
+        license(name = "Apache-2.0"),
+    ),
+    tags(
+        (name = "operations", description = "Health and readiness"),
+        (name = "meta", description = "About the API itself"),
+        (name = "security", description = "Browser security reporting"),
+    )
+)]
+struct ApiDoc;
+
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(health::ready))
+        .routes(routes!(error_codes::list))
+        .routes(routes!(error_codes::get))
+        .routes(routes!(csp_reports::receive))
+}
+
+/// The OpenAPI 3.1 document (also served at `/v1/openapi.json`, printed by `protocol-bank openapi`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented_routes().into_openapi()
+}
+
+/// The public router, ready to serve.
+pub fn router(state: AppState) -> Router {
+    let settings = state.settings().clone();
+    let (routes, spec) = documented_routes().split_for_parts();
+
+    let mut app = routes
+        .merge(SwaggerUi::new("/docs").url("/v1/openapi.json", spec))
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, settings.request_timeout));
+
+    if !settings.cors_origins.is_empty() {
+        app = app.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(settings.cors_origins.clone()))
+                .allow_credentials(true)
+                .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+                .allow_headers([
+                    header::CONTENT_TYPE,
+                    header::AUTHORIZATION,
+                    HeaderName::from_static("idempotency-key"),
+                    HeaderName::from_static("x-csrf-token"),
+                    request_id::HEADER.clone(),
+                ])
+                .expose_headers([
+                    request_id::HEADER.clone(),
+                    header::RETRY_AFTER,
+                    HeaderName::from_static("idempotent-replayed"),
+                ])
+                .max_age(std::time::Duration::from_secs(600)),
+        );
+    }
+    for layer in security_headers::layers() {
+        app = app.layer(layer);
+    }
+    app.layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(json_errors::layer))
+        .layer(axum::middleware::from_fn(access_log::layer))
+        .layer(axum::middleware::from_fn(request_id::layer))
+        .with_state(state)
+}
+
+async fn route_not_found() -> ApiError {
+    ApiError::of(ErrorCode::RouteNotFound)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::of(ErrorCode::MethodNotAllowed)
+}
+
+/// A panic is a bug: log it (its message may carry detail) and answer a bare internal error.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned());
+    ApiError::internal(format!("handler panicked: {detail}")).into_response()
+}

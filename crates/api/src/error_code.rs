@@ -1,0 +1,116 @@
+//! The stable error codes clients switch on (api.md, "Errors"). A code, once published, keeps
+//! its meaning; new situations get new codes. `GET /v1/error-codes` serves this catalogue.
+
+use axum::http::StatusCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The family of an error, as in Stripe's `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorType {
+    /// The request was malformed or refers to something that does not exist.
+    InvalidRequestError,
+    /// The caller is not signed in, or the credentials are invalid.
+    AuthenticationError,
+    /// The caller is signed in but may not do this.
+    PermissionError,
+    /// Too many requests; retry after `Retry-After`.
+    RateLimitError,
+    /// An `Idempotency-Key` problem.
+    IdempotencyError,
+    /// A business rule refused the operation (insufficient funds, closed account, …).
+    BusinessError,
+    /// Our fault or an unavailable dependency; safe to retry with the same idempotency key.
+    ApiError,
+}
+
+macro_rules! error_codes {
+    ($( $variant:ident => ($code:literal, $status:ident, $kind:ident, $doc:literal), )*) => {
+        /// Every stable error code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode { $( #[doc = $doc] $variant, )* }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub const fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code,)* }
+            }
+            pub const fn status(self) -> StatusCode {
+                match self { $(ErrorCode::$variant => StatusCode::$status,)* }
+            }
+            pub const fn kind(self) -> ErrorType {
+                match self { $(ErrorCode::$variant => ErrorType::$kind,)* }
+            }
+            pub const fn description(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $doc,)* }
+            }
+            pub fn parse(code: &str) -> Option<Self> {
+                match code { $($code => Some(ErrorCode::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+error_codes! {
+    InvalidJson => ("invalid_json", BAD_REQUEST, InvalidRequestError,
+        "The request body is not valid JSON."),
+    UnsupportedMediaType => ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, InvalidRequestError,
+        "The request body must be sent with `Content-Type: application/json`."),
+    PayloadTooLarge => ("payload_too_large", PAYLOAD_TOO_LARGE, InvalidRequestError,
+        "The request body is larger than this endpoint accepts."),
+    ValidationFailed => ("validation_failed", UNPROCESSABLE_ENTITY, InvalidRequestError,
+        "The request is well-formed JSON but a field is missing or invalid; `param` names it."),
+    InvalidPathParameter => ("invalid_path_parameter", BAD_REQUEST, InvalidRequestError,
+        "A value in the URL path is not of the expected form."),
+    InvalidQueryParameter => ("invalid_query_parameter", BAD_REQUEST, InvalidRequestError,
+        "A query-string parameter is missing or not of the expected form."),
+    RouteNotFound => ("route_not_found", NOT_FOUND, InvalidRequestError,
+        "No endpoint exists at this path. See /v1/openapi.json."),
+    MethodNotAllowed => ("method_not_allowed", METHOD_NOT_ALLOWED, InvalidRequestError,
+        "The endpoint exists but does not accept this HTTP method."),
+    NotFound => ("not_found", NOT_FOUND, InvalidRequestError,
+        "The object does not exist, or is not visible to the caller."),
+    Unauthenticated => ("unauthenticated", UNAUTHORIZED, AuthenticationError,
+        "Sign in or send a valid API key."),
+    Forbidden => ("forbidden", FORBIDDEN, PermissionError,
+        "The caller may not perform this action."),
+    NotAvailableInProduction => ("not_available_in_production", FORBIDDEN, PermissionError,
+        "This sandbox endpoint exists only when PROTOCOL_BANK_ENV=development."),
+    RateLimited => ("rate_limited", TOO_MANY_REQUESTS, RateLimitError,
+        "Too many requests. Retry after the number of seconds in the `Retry-After` header."),
+    IdempotencyKeyMissing => ("idempotency_key_missing", BAD_REQUEST, IdempotencyError,
+        "This request moves money or creates an object and needs an `Idempotency-Key` header."),
+    IdempotencyKeyReused => ("idempotency_key_reused", UNPROCESSABLE_ENTITY, IdempotencyError,
+        "This `Idempotency-Key` was already used with a different request body."),
+    RequestTimeout => ("request_timeout", SERVICE_UNAVAILABLE, ApiError,
+        "The request took too long and was abandoned. Retry with the same idempotency key."),
+    ServiceUnavailable => ("service_unavailable", SERVICE_UNAVAILABLE, ApiError,
+        "A dependency is unavailable. Retry later with the same idempotency key."),
+    InternalError => ("internal_error", INTERNAL_SERVER_ERROR, ApiError,
+        "Something went wrong on our side; it has been logged with the request id."),
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_snake_case_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "duplicate code {s}");
+            assert!(s.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{s} is not snake_case");
+            assert_eq!(ErrorCode::parse(s), Some(*code));
+            assert!(code.status().is_client_error() || code.status().is_server_error());
+        }
+    }
+}

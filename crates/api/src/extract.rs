@@ -1,0 +1,151 @@
+//! Extractors whose rejections are [`ApiError`]s, so a malformed body, a wrong content type or
+//! a bad path or query parameter gets the one JSON error model instead of axum's plain text.
+
+use crate::error::ApiError;
+use crate::error_code::ErrorCode;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+/// `Json<T>` with API errors.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(&rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: &JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::of(ErrorCode::UnsupportedMediaType),
+        JsonRejection::JsonSyntaxError(e) => ApiError::new(ErrorCode::InvalidJson, format!("{}", inner_source(e))),
+        JsonRejection::JsonDataError(e) => {
+            // serde's text names the field and the expectation ("missing field `asset`"),
+            // which is what the caller needs; it echoes only the caller's own input.
+            let detail = inner_source(e);
+            let param = field_from_serde(&detail);
+            let error = ApiError::new(ErrorCode::ValidationFailed, detail);
+            match param {
+                Some(p) => error.with_param(p),
+                None => error,
+            }
+        }
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::of(ErrorCode::PayloadTooLarge),
+        other => ApiError::new(ErrorCode::InvalidJson, other.body_text()),
+    }
+}
+
+/// axum wraps serde's error; the innermost source is the useful sentence.
+fn inner_source(e: &dyn std::error::Error) -> String {
+    let mut current: &dyn std::error::Error = e;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}
+
+/// Pulls the field name out of serde messages such as "missing field `asset` at line 1".
+fn field_from_serde(message: &str) -> Option<String> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    let field = &message[start..start + len];
+    (message.contains("field") && !field.is_empty()).then(|| field.to_owned())
+}
+
+/// `Path<T>` with API errors.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(path_rejection(&rejection)),
+        }
+    }
+}
+
+fn path_rejection(rejection: &PathRejection) -> ApiError {
+    match rejection {
+        PathRejection::FailedToDeserializePathParams(e) => {
+            ApiError::new(ErrorCode::InvalidPathParameter, e.body_text())
+        }
+        // A route declared without parameters asked for some: a bug of ours.
+        other => ApiError::internal(other.body_text()),
+    }
+}
+
+/// `Query<T>` with API errors.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(Self(value)),
+            Err(rejection) => Err(query_rejection(&rejection)),
+        }
+    }
+}
+
+fn query_rejection(rejection: &QueryRejection) -> ApiError {
+    let detail = inner_source(rejection);
+    let param = field_from_serde(&detail);
+    let error = ApiError::new(ErrorCode::InvalidQueryParameter, detail);
+    match param {
+        Some(p) => error.with_param(p),
+        None => error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_from_serde;
+
+    #[test]
+    fn finds_the_field_in_serde_messages() {
+        assert_eq!(field_from_serde("missing field `asset` at line 1 column 2").as_deref(), Some("asset"));
+        assert_eq!(field_from_serde("unknown field `x`, expected `y`").as_deref(), Some("x"));
+        assert_eq!(field_from_serde("invalid type: string `a`"), None);
+    }
+}
+
+/// The caller's IP address (see [`crate::state::client_ip`]); `None` only when the server was
+/// not started with connection info (some tests).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl FromRequestParts<crate::state::AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &crate::state::AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        Ok(Self(crate::state::client_ip(peer, forwarded, state.settings().trusted_proxy_hops)))
+    }
+}

@@ -1,0 +1,6 @@
+//! Cross-cutting HTTP behaviour, applied to every route in `crate::app`.
+
+pub mod access_log;
+pub mod json_errors;
+pub mod request_id;
+pub mod security_headers;

@@ -1,0 +1,151 @@
+//! Command line: `serve`, `migrate`, `admin …`, `openapi`.
+
+use crate::config::{Config, Overrides, Raw, apply_overrides};
+use crate::server::{Server, shutdown_signal};
+use crate::{settings, telemetry, wiring};
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "protocol-bank", version, about = "Protocol Bank: a digital bank core for fiat and crypto")]
+pub struct Cli {
+    /// Optional TOML file with non-secret settings (keys are the variable names in lowercase).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (DATA_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (and the web app) until SIGTERM.
+    Serve {
+        /// Public listener (LISTEN_ADDR).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Admin listener for /metrics (ADMIN_LISTEN_ADDR).
+        #[arg(long, value_name = "ADDR")]
+        admin_listen: Option<String>,
+        /// Do not apply migrations at start (MIGRATE_ON_START=false).
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Operator tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Print the OpenAPI 3.1 document.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Show the effective configuration, secrets redacted.
+    Config {
+        /// Print the reference table of every setting in Markdown instead.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Check that the database and cache answer; exits non-zero if one does not.
+    Check,
+}
+
+impl Cli {
+    fn overrides(&self) -> Overrides {
+        Overrides { config_file: self.config.clone(), data_dir: self.data_dir.clone(), ..Overrides::default() }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.
+fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut overrides = cli.overrides();
+    match cli.command {
+        Command::Serve { listen, admin_listen, no_migrate } => {
+            overrides.listen = listen;
+            overrides.admin_listen = admin_listen;
+            overrides.no_migrate = no_migrate;
+            let config = Config::load(&overrides)?;
+            telemetry::init_logging(&config);
+            tracing::info!(version = env!("CARGO_PKG_VERSION"), mode = %config.mode_description(), "starting protocol-bank");
+            let server = Server::build(&config).await?;
+            server.run(shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let config = Config::load(&overrides)?;
+            telemetry::init_logging(&config);
+            let store = wiring::open_store(&config).await?;
+            let report = store.migrate().await?;
+            print(&format!(
+                "{}: {} migration(s) applied; schema at version {}\n",
+                report.backend,
+                report.applied.len(),
+                report.known.last().copied().unwrap_or(0)
+            ));
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin { command: AdminCommand::Config { markdown: true } } => {
+            print(&settings::markdown());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin { command: AdminCommand::Config { markdown: false } } => {
+            let file =
+                overrides.config_file.clone().or_else(|| std::env::var_os("PROTOCOL_BANK_CONFIG").map(PathBuf::from));
+            let mut raw = Raw::load(file.as_deref(), &|name| std::env::var(name).ok())?;
+            apply_overrides(&mut raw, &overrides);
+            let config = Config::from_raw(&raw)?;
+            let mut out = format!("# {}\n", config.mode_description());
+            for (name, value) in raw.redacted() {
+                out.push_str(&format!("{name}={value}\n"));
+            }
+            print(&out);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin { command: AdminCommand::Check } => {
+            let config = Config::load(&overrides)?;
+            let services = wiring::services(&config).await?;
+            let mut checks = services.store.check().await;
+            let cache = services.cache.ping().await;
+            let mut ok = checks.iter().all(|c| c.up) && cache.is_ok();
+            checks.push(pb_domain::ComponentCheck {
+                name: "cache",
+                backend: services.cache.backend(),
+                up: cache.is_ok(),
+                latency_ms: 0,
+                detail: cache.err().map(|e| e.to_string()),
+            });
+            for c in &checks {
+                print(&format!(
+                    "{:<18} {:<10} {}{}\n",
+                    c.name,
+                    c.backend,
+                    if c.up { "up" } else { "DOWN" },
+                    c.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+                ));
+            }
+            ok &= !checks.is_empty();
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Openapi => {
+            let spec = pb_api::openapi().to_pretty_json()?;
+            print(&spec);
+            print("\n");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

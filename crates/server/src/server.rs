@@ -1,0 +1,146 @@
+//! `serve`: binds the public and admin listeners, serves until a shutdown signal, then drains.
+
+use crate::config::Config;
+use crate::{secret_key, telemetry, wiring};
+use anyhow::Context;
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+use pb_api::AppState;
+use secrecy::SecretString;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// A configured, migrated, bound server that has not started serving yet. Tests build one on
+/// 127.0.0.1:0 and read the bound addresses before running it.
+#[derive(Debug)]
+pub struct Server {
+    state: AppState,
+    public: TcpListener,
+    admin: TcpListener,
+    shutdown_delay: Duration,
+    /// Held for the features that derive keys from it (sessions, PII encryption).
+    #[allow(dead_code)]
+    secret_key: SecretString,
+}
+
+impl Server {
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let secret_key = secret_key::resolve(config)?;
+        let services = wiring::services(config).await?;
+        if config.migrate_on_start {
+            let report = services.store.migrate().await.context("applying migrations")?;
+            tracing::info!(backend = report.backend, applied = ?report.applied, "schema is current");
+        }
+        let state = AppState::new(services, wiring::api_settings(config)?);
+        let public = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        let admin =
+            TcpListener::bind(config.admin_listen).await.with_context(|| format!("binding {}", config.admin_listen))?;
+        Ok(Self { state, public, admin, shutdown_delay: config.shutdown_delay, secret_key })
+    }
+
+    pub fn public_addr(&self) -> SocketAddr {
+        self.public.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes; then `/ready` turns 503 for `SHUTDOWN_DELAY_SECONDS`,
+    /// the listeners close, requests in flight finish, and the pools close.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let handle = telemetry::metrics_handle();
+        let upkeep = tokio::spawn({
+            let handle = handle.clone();
+            async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(5));
+                loop {
+                    tick.tick().await;
+                    handle.run_upkeep();
+                }
+            }
+        });
+
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let state = self.state.clone();
+        let delay = self.shutdown_delay;
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!(delay_secs = delay.as_secs(), "shutdown requested: draining");
+            state.start_draining();
+            tokio::time::sleep(delay).await;
+            let _ = stop_tx.send(true);
+        });
+
+        tracing::info!(public = %self.public_addr(), admin = %self.admin_addr(), "listening");
+        let public_app = pb_api::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let admin_app = admin_router(self.state.clone(), handle);
+        let public = axum::serve(self.public, public_app).with_graceful_shutdown(stopped(stop_rx.clone()));
+        let admin = axum::serve(self.admin, admin_app).with_graceful_shutdown(stopped(stop_rx));
+        let result = tokio::try_join!(async { public.await }, async { admin.await });
+        upkeep.abort();
+        self.state.store().close().await;
+        tracing::info!("stopped");
+        result.map(|_| ()).context("serving HTTP")
+    }
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+/// SIGTERM (orchestrators) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+#[derive(Clone)]
+struct AdminState {
+    app: AppState,
+    metrics: PrometheusHandle,
+}
+
+/// The admin listener: metrics and liveness, never exposed publicly.
+fn admin_router(app: AppState, metrics: PrometheusHandle) -> Router {
+    Router::new()
+        .route("/metrics", get(render_metrics))
+        .route("/health", get(pb_api::routes::health::health))
+        .with_state(AdminState { app, metrics })
+}
+
+async fn render_metrics(State(s): State<AdminState>) -> impl IntoResponse {
+    for pool in s.app.store().pool_stats() {
+        let backend = s.app.store().backend();
+        let labels = [("pool", pool.pool), ("backend", backend)];
+        metrics::gauge!("db_pool_connections_max", &labels).set(pool.max);
+        metrics::gauge!("db_pool_connections_open", &labels).set(pool.size);
+        metrics::gauge!("db_pool_connections_idle", &labels).set(pool.idle);
+        metrics::gauge!("db_pool_connections_in_use", &labels).set(pool.size.saturating_sub(pool.idle));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], s.metrics.render())
+}

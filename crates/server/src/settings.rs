@@ -1,0 +1,114 @@
+//! Every setting the binary reads, in one table: the loader, `protocol-bank admin config` and
+//! docs/configuration.md all come from it, so documentation cannot drift from the code.
+
+/// One configuration setting.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// Environment variable name; its lowercase form is the key in the TOML file.
+    pub env: &'static str,
+    /// Secrets are redacted everywhere, may also be read from `<NAME>_FILE`, and are refused in
+    /// the TOML file (a config file tends to be committed or copied around).
+    pub secret: bool,
+    pub default: Option<&'static str>,
+    pub doc: &'static str,
+}
+
+const fn s(env: &'static str, default: Option<&'static str>, doc: &'static str) -> Setting {
+    Setting { env, secret: false, default, doc }
+}
+
+const fn secret(env: &'static str, doc: &'static str) -> Setting {
+    Setting { env, secret: true, default: None, doc }
+}
+
+pub const SETTINGS: &[Setting] = &[
+    s(
+        "PROTOCOL_BANK_ENV",
+        Some("development"),
+        "`development` (sandbox providers and sandbox-only routes on) or `production` (they are refused; SECRET_KEY, DATABASE_URL=postgres://… and REDIS_URL are required).",
+    ),
+    s("LISTEN_ADDR", Some("127.0.0.1:8080"), "Public HTTP listener (API, docs, web app). CLI: `serve --listen`."),
+    s(
+        "ADMIN_LISTEN_ADDR",
+        Some("127.0.0.1:9090"),
+        "Admin listener serving `/metrics` and `/health`; keep it off the public network. CLI: `serve --admin-listen`.",
+    ),
+    s(
+        "DATA_DIR",
+        Some("./data"),
+        "Directory for the embedded default's SQLite file and the generated secret key. CLI: `--data-dir`.",
+    ),
+    secret(
+        "SECRET_KEY",
+        "Root secret (≥ 32 characters) from which encryption and signing keys are derived. Required in production; generated once into DATA_DIR/secret_key in development.",
+    ),
+    secret(
+        "DATABASE_URL",
+        "`postgres://user:pass@host:5432/db` for PostgreSQL; `sqlite://path/to/file.db` for a SQLite file; unset: SQLite at DATA_DIR/protocol-bank.db.",
+    ),
+    secret(
+        "DATABASE_REPLICA_URL",
+        "Optional PostgreSQL read replica for read-only queries that tolerate replication lag.",
+    ),
+    s("DATABASE_MAX_CONNECTIONS", Some("20"), "Connections per pool (primary and replica each) per instance."),
+    s("DATABASE_ACQUIRE_TIMEOUT_SECONDS", Some("5"), "How long a request waits for a free database connection."),
+    s(
+        "MIGRATE_ON_START",
+        Some("true"),
+        "Apply pending migrations when `serve` starts (`false`: run `protocol-bank migrate` as a deploy step).",
+    ),
+    secret(
+        "REDIS_URL",
+        "`redis://[:password@]host:6379/0`: shared cache, cluster-wide rate limits and pub/sub. Unset: in-process (single instance only).",
+    ),
+    s("REDIS_KEY_PREFIX", Some("pb:"), "Prefix for every Redis key and channel, so deployments can share a server."),
+    s(
+        "CORS_ALLOWED_ORIGINS",
+        None,
+        "Comma-separated origins allowed to call the API from browsers, e.g. `https://app.example.com`. Unset: same-origin only.",
+    ),
+    s("MAX_BODY_BYTES", Some("1048576"), "Largest accepted request body; larger ones get 413 `payload_too_large`."),
+    s("REQUEST_TIMEOUT_SECONDS", Some("30"), "Requests running longer are abandoned with 503 `request_timeout`."),
+    s(
+        "TRUSTED_PROXY_HOPS",
+        Some("0"),
+        "Number of reverse proxies in front of the service that append to X-Forwarded-For (1 behind one load balancer). 0 trusts none.",
+    ),
+    s(
+        "SHUTDOWN_DELAY_SECONDS",
+        Some("0"),
+        "On SIGTERM, answer `/ready` with 503 for this long before closing the listener, so load balancers drain the instance first.",
+    ),
+    s("LOG_FORMAT", Some("json"), "`json` (one JSON object per line) or `text`."),
+    s("LOG_LEVEL", Some("info"), "A tracing filter such as `info` or `info,pb_api=debug` (RUST_LOG overrides it)."),
+    secret("ETHEREUM_RPC_URL", "Ethereum JSON-RPC endpoint (HTTP). Unset: custody on Ethereum is off."),
+    secret("SOLANA_RPC_URL", "Solana JSON-RPC endpoint (HTTP). Unset: custody on Solana is off."),
+    secret("KYC_API_KEY", "API key for the KYC/AML provider. Unset: the sandbox provider (development only)."),
+    secret(
+        "PAYMENT_GATEWAY_API_KEY",
+        "API key for the payment gateway. Unset: the sandbox gateway (development only).",
+    ),
+    secret(
+        "FACIAL_RECOGNITION_API_KEY",
+        "API key for the face-verification provider. Unset: the sandbox provider (development only).",
+    ),
+];
+
+pub fn find(env: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| s.env == env)
+}
+
+/// The table in Markdown, for `protocol-bank admin config --markdown` and docs/configuration.md.
+pub fn markdown() -> String {
+    let mut out = String::from("| variable | default | secret | meaning |\n| --- | --- | --- | --- |\n");
+    for s in SETTINGS {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            s.env,
+            s.default.map_or_else(|| "—".to_owned(), |d| format!("`{d}`")),
+            if s.secret { "yes (`_FILE` too)" } else { "no" },
+            s.doc
+        ));
+    }
+    out
+}

@@ -1,0 +1,9 @@
+//! PostgreSQL store: the production system of record, with an optional read replica for
+//! read-only queries (`DATABASE_REPLICA_URL`).
+#![forbid(unsafe_code)]
+
+mod lease;
+mod migrations;
+mod store;
+
+pub use store::{PgStore, PgStoreOptions};

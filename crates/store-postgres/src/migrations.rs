@@ -1,0 +1,21 @@
+//! Migrations embedded in the binary, so `protocol-bank migrate` needs no files beside it.
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+/// (version, description, sql), in order. Add new files at the end; never edit an applied one
+/// (the checksum would no longer match and `migrate` refuses to continue).
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "leases", include_str!("../migrations/0001_leases.sql"))];
+
+pub(crate) fn migrator() -> Migrator {
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|(v, d, sql)| Migration::new(*v, (*d).into(), MigrationType::Simple, sql.into_sql_str(), false))
+            .collect(),
+    )
+}
+
+pub(crate) fn known_versions() -> Vec<i64> {
+    MIGRATIONS.iter().map(|(v, _, _)| *v).collect()
+}

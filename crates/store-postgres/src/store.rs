@@ -1,0 +1,153 @@
+use crate::migrations;
+use async_trait::async_trait;
+use pb_domain::{ComponentCheck, MigrationReport, PoolStats, Store, StoreError};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+/// How to reach PostgreSQL. URLs hold passwords: this type has no `Debug` of them.
+pub struct PgStoreOptions<'a> {
+    pub primary_url: &'a str,
+    pub replica_url: Option<&'a str>,
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl std::fmt::Debug for PgStoreOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStoreOptions")
+            .field("primary_url", &"[redacted]")
+            .field("replica_url", &self.replica_url.map(|_| "[redacted]"))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pub(crate) pool: PgPool,
+    /// Read-only queries that tolerate replication lag go here; the primary when unset.
+    pub(crate) replica: Option<PgPool>,
+}
+
+impl PgStore {
+    /// Creates the pools lazily: the process starts (and `/ready` reports what is down) even
+    /// when the database is not answering yet.
+    pub fn connect(options: &PgStoreOptions<'_>) -> Result<Self, StoreError> {
+        let pool = pool(options.primary_url, options)?;
+        let replica = options.replica_url.map(|url| pool_readonly(url, options)).transpose()?;
+        Ok(Self { pool, replica })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The pool for read-only queries: the replica when configured.
+    pub fn read_pool(&self) -> &PgPool {
+        self.replica.as_ref().unwrap_or(&self.pool)
+    }
+}
+
+fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
+    // The URL's text may hold a password: never put it in the error.
+    PgConnectOptions::from_str(url)
+        .map(|o| o.application_name("protocol-bank"))
+        .map_err(|_| StoreError::Unavailable("DATABASE_URL is not a valid postgres:// URL".into()))
+}
+
+fn pool(url: &str, options: &PgStoreOptions<'_>) -> Result<PgPool, StoreError> {
+    Ok(PgPoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .connect_lazy_with(connect_options(url)?))
+}
+
+fn pool_readonly(url: &str, options: &PgStoreOptions<'_>) -> Result<PgPool, StoreError> {
+    // Belt and braces: a replica URL that points at a primary by mistake still cannot write.
+    let connect = connect_options(url)?.options([("default_transaction_read_only", "on")]);
+    Ok(PgPoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .connect_lazy_with(connect))
+}
+
+async fn probe(name: &'static str, pool: &PgPool) -> ComponentCheck {
+    let started = Instant::now();
+    let result = describe(sqlx::query("SELECT 1").execute(pool).await);
+    ComponentCheck {
+        name,
+        backend: "postgres",
+        up: result.is_ok(),
+        latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        detail: result.err(),
+    }
+}
+
+fn describe<T>(result: Result<T, sqlx::Error>) -> Result<(), String> {
+    // sqlx errors on connect name the host and the reason, never the password.
+    result.map(|_| ()).map_err(|e| match e {
+        sqlx::Error::PoolTimedOut => "timed out waiting for a connection".to_string(),
+        other => other.to_string(),
+    })
+}
+
+fn stats(name: &'static str, pool: &PgPool) -> PoolStats {
+    PoolStats {
+        pool: name,
+        size: pool.size(),
+        idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+        max: pool.options().get_max_connections(),
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> Result<MigrationReport, StoreError> {
+        // sqlx's migrator holds a PostgreSQL advisory lock while it runs, so instances that
+        // start together apply each migration once.
+        let before = applied_versions(&self.pool).await;
+        migrations::migrator().run(&self.pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
+        let after = applied_versions(&self.pool).await;
+        Ok(MigrationReport {
+            backend: "postgres",
+            known: migrations::known_versions(),
+            applied: after.into_iter().filter(|v| !before.contains(v)).collect(),
+        })
+    }
+
+    async fn check(&self) -> Vec<ComponentCheck> {
+        let mut checks = vec![probe("database", &self.pool).await];
+        if let Some(replica) = &self.replica {
+            checks.push(probe("database_replica", replica).await);
+        }
+        checks
+    }
+
+    fn pool_stats(&self) -> Vec<PoolStats> {
+        let mut all = vec![stats("primary", &self.pool)];
+        if let Some(replica) = &self.replica {
+            all.push(stats("replica", replica));
+        }
+        all
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+        if let Some(replica) = &self.replica {
+            replica.close().await;
+        }
+    }
+}
+
+async fn applied_versions(pool: &PgPool) -> Vec<i64> {
+    // Absent before the first migration: an error here means "none applied".
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+        .fetch_all(pool)
+        .await
+        .unwrap_or_default()
+}

@@ -1,0 +1,8 @@
+//! SQLite store for the embedded default: one file in the data directory, WAL journal.
+#![forbid(unsafe_code)]
+
+mod lease;
+mod migrations;
+mod store;
+
+pub use store::SqliteStore;
