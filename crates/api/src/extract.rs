@@ -31,7 +31,7 @@ where
 fn json_rejection(rejection: &JsonRejection) -> ApiError {
     match rejection {
         JsonRejection::MissingJsonContentType(_) => ApiError::of(ErrorCode::UnsupportedMediaType),
-        JsonRejection::JsonSyntaxError(e) => ApiError::new(ErrorCode::InvalidJson, format!("{}", inner_source(e))),
+        JsonRejection::JsonSyntaxError(e) => ApiError::new(ErrorCode::InvalidJson, inner_source(e)),
         JsonRejection::JsonDataError(e) => {
             // serde's text names the field and the expectation ("missing field `asset`"),
             // which is what the caller needs; it echoes only the caller's own input.

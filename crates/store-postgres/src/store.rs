@@ -108,16 +108,33 @@ impl Store for PgStore {
     }
 
     async fn migrate(&self) -> Result<MigrationReport, StoreError> {
-        // sqlx's migrator holds a PostgreSQL advisory lock while it runs, so instances that
-        // start together apply each migration once.
-        let before = applied_versions(&self.pool).await;
-        migrations::migrator().run(&self.pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
-        let after = applied_versions(&self.pool).await;
-        Ok(MigrationReport {
-            backend: "postgres",
-            known: migrations::known_versions(),
-            applied: after.into_iter().filter(|v| !before.contains(v)).collect(),
-        })
+        // One session holds an advisory lock around reading what is applied, applying, and
+        // reading again, so instances that start together apply each migration once and each
+        // reports truly what it did. (sqlx's migrator takes the same kind of lock; advisory
+        // locks are re-entrant within a session.)
+        let mut conn = self.pool.acquire().await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let result = async {
+            let before = applied_versions(&mut conn).await;
+            migrations::migrator().run_direct(None, &mut *conn, false).await.map_err(|e| StoreError::Migration(e.to_string()))?;
+            let after = applied_versions(&mut conn).await;
+            Ok(MigrationReport {
+                backend: "postgres",
+                known: migrations::known_versions(),
+                applied: after.into_iter().filter(|v| !before.contains(v)).collect(),
+            })
+        }
+        .await;
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK).execute(&mut *conn).await;
+        if unlocked.is_err() {
+            // Never hand a connection that may still hold the lock back to the pool.
+            drop(conn.detach());
+        }
+        result
     }
 
     async fn check(&self) -> Vec<ComponentCheck> {
@@ -144,10 +161,13 @@ impl Store for PgStore {
     }
 }
 
-async fn applied_versions(pool: &PgPool) -> Vec<i64> {
+/// Key of the advisory lock that serialises migrations ("pbmigrat" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7062_6d69_6772_6174;
+
+async fn applied_versions(conn: &mut sqlx::PgConnection) -> Vec<i64> {
     // Absent before the first migration: an error here means "none applied".
     sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await
         .unwrap_or_default()
 }

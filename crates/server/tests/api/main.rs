@@ -1,0 +1,11 @@
+//! The story-level suite: the real server on 127.0.0.1:0, over HTTP, on the embedded default
+//! (SQLite + in-process cache) and on the production shape (a fresh PostgreSQL database + Redis).
+//! One binary for the whole crate keeps link time down.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+mod helpers;
+
+mod errors;
+mod health;
+mod modes;
+mod processes;

@@ -1,0 +1,120 @@
+//! The real binary, as operators run it: several `serve` processes on one PostgreSQL and Redis,
+//! SIGTERM, and the CLI subcommands.
+
+use crate::helpers::{Backend, base_vars};
+use pb_testkit::TempDir;
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_protocol-bank");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn command(vars: &HashMap<String, String>) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.envs(vars);
+    cmd
+}
+
+struct Serving {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(vars: &HashMap<String, String>) -> Serving {
+    let (port, admin) = (free_port(), free_port());
+    let child = command(vars)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--admin-listen", &format!("127.0.0.1:{admin}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Serving { child, base: format!("http://127.0.0.1:{port}") }
+}
+
+async fn wait_ready(client: &reqwest::Client, base: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = client.get(format!("{base}/ready")).send().await
+            && r.status() == 200
+        {
+            return r.json().await.unwrap();
+        }
+        assert!(Instant::now() < deadline, "{base} did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_postgres_and_redis_both_become_ready_and_stop_on_sigterm() {
+    let dir = TempDir::new("two");
+    let mut vars = base_vars(Backend::Postgres, &dir).await;
+    vars.insert("PROTOCOL_BANK_ENV".into(), "production".into());
+    vars.insert("SECRET_KEY".into(), "two-instances-secret-key-0123456789abcdef".into());
+    // Both start at once and race to migrate: the advisory lock makes that safe.
+    let mut a = serve(&vars);
+    let b = serve(&vars);
+    let client = reqwest::Client::new();
+    for s in [&a, &b] {
+        let ready = wait_ready(&client, &s.base).await;
+        let backends: Vec<&str> = ready["checks"].as_array().unwrap().iter().map(|c| c["backend"].as_str().unwrap()).collect();
+        assert_eq!(backends, ["postgres", "redis"]);
+    }
+    let status = Command::new("kill").args(["-TERM", &a.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let exit = loop {
+        if let Some(exit) = a.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+    assert_eq!(client.get(format!("{}/ready", b.base)).send().await.unwrap().status(), 200, "the other carries on");
+}
+
+#[tokio::test]
+async fn migrate_openapi_and_admin_config_subcommands() {
+    let dir = TempDir::new("cli");
+    let mut vars = base_vars(Backend::Postgres, &dir).await;
+    vars.insert("SECRET_KEY".into(), "cli-secret-key-do-not-print-0123456789".into());
+
+    let out = command(&vars).arg("migrate").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("postgres: 1 migration(s) applied"));
+    let again = command(&vars).arg("migrate").output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 migration(s) applied"));
+
+    let out = command(&vars).arg("openapi").output().unwrap();
+    let spec: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(spec["openapi"], "3.1.0");
+    assert!(spec["paths"]["/ready"].is_object());
+
+    let out = command(&vars).args(["admin", "config"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("SECRET_KEY=[REDACTED]") && text.contains("DATABASE_URL=[REDACTED]"), "{text}");
+    assert!(!text.contains("do-not-print") && !text.contains("postgres://"), "{text}");
+
+    let out = command(&vars).args(["admin", "check"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let mut bad = vars.clone();
+    bad.insert("PROTOCOL_BANK_ENV".into(), "production".into());
+    bad.remove("SECRET_KEY");
+    let out = command(&bad).arg("serve").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SECRET_KEY"));
+}

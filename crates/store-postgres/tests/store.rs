@@ -1,0 +1,67 @@
+//! The store contract on PostgreSQL, a fresh database per test.
+#![allow(clippy::unwrap_used)]
+
+use pb_domain::Store;
+use pb_store_postgres::{PgStore, PgStoreOptions};
+use pb_testkit::{contracts, postgres};
+use std::time::Duration;
+
+fn connect(url: &str, replica: Option<&str>) -> PgStore {
+    PgStore::connect(&PgStoreOptions {
+        primary_url: url,
+        replica_url: replica,
+        max_connections: 5,
+        acquire_timeout: Duration::from_secs(5),
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    let url = postgres::fresh_database().await;
+    contracts::store::migrations_are_idempotent(&connect(&url, None)).await;
+}
+
+#[tokio::test]
+async fn concurrent_migrations_apply_once() {
+    let url = postgres::fresh_database().await;
+    let (a, b, c) = (connect(&url, None), connect(&url, None), connect(&url, None));
+    contracts::store::concurrent_migrations_apply_once(&[&a, &b, &c]).await;
+}
+
+#[tokio::test]
+async fn leases_have_one_holder() {
+    let url = postgres::fresh_database().await;
+    let store = connect(&url, None);
+    store.migrate().await.unwrap();
+    contracts::store::leases_have_one_holder(&store).await;
+}
+
+#[tokio::test]
+async fn the_replica_pool_is_checked_and_read_only() {
+    let url = postgres::fresh_database().await;
+    // The same server stands in for a replica; the pool must refuse writes regardless.
+    let store = connect(&url, Some(&url));
+    store.migrate().await.unwrap();
+    let checks = store.check().await;
+    assert_eq!(checks.iter().map(|c| c.name).collect::<Vec<_>>(), ["database", "database_replica"]);
+    assert!(checks.iter().all(|c| c.up));
+    let write = sqlx::query("INSERT INTO leases VALUES ('x', 'y', 1, 1)").execute(store.read_pool()).await;
+    assert!(write.is_err(), "the replica pool must be read-only");
+    assert_eq!(store.pool_stats().len(), 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_reported_down_without_the_password() {
+    // Nothing listens on port 1; the URL's password must not appear in the detail.
+    let store = PgStore::connect(&PgStoreOptions {
+        primary_url: "postgres://pb:hunter2@127.0.0.1:1/pb",
+        replica_url: None,
+        max_connections: 1,
+        acquire_timeout: Duration::from_millis(500),
+    })
+    .unwrap();
+    let checks = store.check().await;
+    assert!(!checks[0].up);
+    assert!(!format!("{checks:?}").contains("hunter2"));
+}

@@ -1,0 +1,42 @@
+//! The store contract on SQLite.
+#![allow(clippy::unwrap_used)]
+
+use pb_store_sqlite::SqliteStore;
+use pb_testkit::{TempDir, contracts};
+
+async fn fresh() -> (SqliteStore, TempDir) {
+    let dir = TempDir::new("sqlite-store");
+    let store = SqliteStore::open(&dir.path().join("test.db")).await.unwrap();
+    (store, dir)
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    let (store, _dir) = fresh().await;
+    contracts::store::migrations_are_idempotent(&store).await;
+}
+
+#[tokio::test]
+async fn a_second_process_sees_the_schema_current() {
+    // The embedded default is one process; a later `migrate` on the same file applies nothing.
+    let dir = TempDir::new("sqlite-store");
+    let path = dir.path().join("shared.db");
+    let first = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(pb_domain::Store::migrate(&first).await.unwrap().applied, vec![1]);
+    let second = SqliteStore::open(&path).await.unwrap();
+    assert!(pb_domain::Store::migrate(&second).await.unwrap().applied.is_empty());
+}
+
+#[tokio::test]
+async fn leases_have_one_holder() {
+    let (store, _dir) = fresh().await;
+    pb_domain::Store::migrate(&store).await.unwrap();
+    contracts::store::leases_have_one_holder(&store).await;
+}
+
+#[tokio::test]
+async fn the_database_file_uses_wal() {
+    let (store, _dir) = fresh().await;
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(mode, "wal");
+}
