@@ -112,3 +112,31 @@ pub fn markdown() -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn docs_configuration_md_lists_every_setting_as_generated() {
+        let doc = include_str!("../../../docs/configuration.md");
+        assert!(
+            doc.contains(&super::markdown()),
+            "docs/configuration.md is stale: regenerate its table with `protocol-bank admin config --markdown`"
+        );
+    }
+
+    #[test]
+    fn the_names_the_product_promises_are_kept() {
+        for name in [
+            "SECRET_KEY",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "SOLANA_RPC_URL",
+            "ETHEREUM_RPC_URL",
+            "KYC_API_KEY",
+            "PAYMENT_GATEWAY_API_KEY",
+            "FACIAL_RECOGNITION_API_KEY",
+        ] {
+            assert!(super::find(name).is_some_and(|s| s.secret), "{name}");
+        }
+    }
+}
