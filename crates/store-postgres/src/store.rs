@@ -120,7 +120,10 @@ impl Store for PgStore {
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let result = async {
             let before = applied_versions(&mut conn).await;
-            migrations::migrator().run_direct(None, &mut *conn, false).await.map_err(|e| StoreError::Migration(e.to_string()))?;
+            migrations::migrator()
+                .run_direct(None, &mut *conn, false)
+                .await
+                .map_err(|e| StoreError::Migration(e.to_string()))?;
             let after = applied_versions(&mut conn).await;
             Ok(MigrationReport {
                 backend: "postgres",

@@ -21,7 +21,9 @@ async fn bad_input_gets_json_errors_with_stable_codes(app: TestApp) {
     let no_type = app.client.post(app.url(reports)).body(REPORT).send().await.unwrap();
     assert_error(no_type, 415, "unsupported_media_type").await;
     // Valid JSON of the wrong shape names the field.
-    let body = assert_error(app.post_raw(reports, "application/json", r#"[{"url": "x"}]"#).await, 422, "validation_failed").await;
+    let body =
+        assert_error(app.post_raw(reports, "application/json", r#"[{"url": "x"}]"#).await, 422, "validation_failed")
+            .await;
     assert_eq!(body["error"]["param"], "type");
     // Oversized body (the default limit is 1 MiB).
     let huge = format!("[{}]", vec![r#"{"type":"x"}"#; 100_000].join(","));

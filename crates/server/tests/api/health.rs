@@ -18,7 +18,13 @@ async fn ready_names_every_dependency(app: TestApp) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["name"].as_str().unwrap().into(), c["backend"].as_str().unwrap().into(), c["status"].as_str().unwrap().into()))
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().into(),
+                c["backend"].as_str().unwrap().into(),
+                c["status"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     let expected = match app.backend {
         Backend::Sqlite => [("database", "sqlite"), ("cache", "in_process")],
@@ -82,7 +88,8 @@ async fn responses_carry_request_ids_and_security_headers() {
 
     let echoed = app.client.get(app.url("/health")).header("x-request-id", "lb-1234567890").send().await.unwrap();
     assert_eq!(echoed.headers()["x-request-id"], "lb-1234567890", "a well-formed upstream id is kept");
-    let forged = app.client.get(app.url("/health")).header("x-request-id", "bad id\" with quotes").send().await.unwrap();
+    let forged =
+        app.client.get(app.url("/health")).header("x-request-id", "bad id\" with quotes").send().await.unwrap();
     assert!(forged.headers()["x-request-id"].to_str().unwrap().starts_with("req_"), "a malformed one is replaced");
 }
 
@@ -103,6 +110,7 @@ async fn cors_answers_only_configured_origins() {
     assert!(!refused.headers().contains_key("access-control-allow-origin"));
 
     let without = TestApp::spawn(Backend::Sqlite).await;
-    let r = without.client.get(without.url("/health")).header("origin", "https://app.example.com").send().await.unwrap();
+    let r =
+        without.client.get(without.url("/health")).header("origin", "https://app.example.com").send().await.unwrap();
     assert!(!r.headers().contains_key("access-control-allow-origin"), "no origins configured: same-origin only");
 }

@@ -12,7 +12,8 @@ async fn production_mode_runs_on_postgres_and_redis_and_ready_names_both() {
     .await;
     let body = json(app.get("/ready").await).await;
     assert_eq!(body["status"], "ready", "{body}");
-    let backends: Vec<&str> = body["checks"].as_array().unwrap().iter().map(|c| c["backend"].as_str().unwrap()).collect();
+    let backends: Vec<&str> =
+        body["checks"].as_array().unwrap().iter().map(|c| c["backend"].as_str().unwrap()).collect();
     assert_eq!(backends, ["postgres", "redis"]);
 }
 

@@ -68,7 +68,8 @@ async fn two_instances_on_one_postgres_and_redis_both_become_ready_and_stop_on_s
     let client = reqwest::Client::new();
     for s in [&a, &b] {
         let ready = wait_ready(&client, &s.base).await;
-        let backends: Vec<&str> = ready["checks"].as_array().unwrap().iter().map(|c| c["backend"].as_str().unwrap()).collect();
+        let backends: Vec<&str> =
+            ready["checks"].as_array().unwrap().iter().map(|c| c["backend"].as_str().unwrap()).collect();
         assert_eq!(backends, ["postgres", "redis"]);
     }
     let status = Command::new("kill").args(["-TERM", &a.child.id().to_string()]).status().unwrap();

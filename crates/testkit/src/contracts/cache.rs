@@ -38,7 +38,9 @@ pub async fn windows_count_and_reset(cache: &dyn Cache) {
         assert!(matches!(limit.hit(cache, "t", "ip").await.unwrap(), RateLimitDecision::Allowed { .. }));
     }
     match limit.hit(cache, "t", "ip").await.unwrap() {
-        RateLimitDecision::Limited { retry_after } => assert!(retry_after.as_secs() >= 1 && retry_after.as_secs() <= 60),
+        RateLimitDecision::Limited { retry_after } => {
+            assert!(retry_after.as_secs() >= 1 && retry_after.as_secs() <= 60)
+        }
         other => panic!("expected a limit, got {other:?}"),
     }
     assert!(matches!(limit.hit(cache, "t", "other-ip").await.unwrap(), RateLimitDecision::Allowed { .. }));
