@@ -6,7 +6,7 @@
 use crate::error::ApiError;
 use crate::error_code::ErrorCode;
 use crate::middleware::{access_log, json_errors, request_id, security_headers};
-use crate::routes::{csp_reports, error_codes, health};
+use crate::routes::{admin, api_keys, auth, businesses, csp_reports, dev, error_codes, health, me};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -34,6 +34,12 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "operations", description = "Health and readiness"),
         (name = "meta", description = "About the API itself"),
         (name = "security", description = "Browser security reporting"),
+        (name = "auth", description = "Sign-up, sign-in, MFA challenge, password reset"),
+        (name = "me", description = "The signed-in user: sessions, password, MFA, history"),
+        (name = "api_keys", description = "Business API keys"),
+        (name = "businesses", description = "Business members"),
+        (name = "admin", description = "Staff routes (role-checked)"),
+        (name = "development", description = "Development-only helpers, refused in production"),
     )
 )]
 struct ApiDoc;
@@ -45,6 +51,31 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(error_codes::list))
         .routes(routes!(error_codes::get))
         .routes(routes!(csp_reports::receive))
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::verify_email))
+        .routes(routes!(auth::resend_verification))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::mfa_verify))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::request_reset))
+        .routes(routes!(auth::confirm_reset))
+        .routes(routes!(auth::step_up))
+        .routes(routes!(me::me))
+        .routes(routes!(me::sessions))
+        .routes(routes!(me::revoke_session))
+        .routes(routes!(me::change_password))
+        .routes(routes!(me::totp_begin))
+        .routes(routes!(me::totp_confirm))
+        .routes(routes!(me::totp_disable))
+        .routes(routes!(me::sign_ins))
+        .routes(routes!(api_keys::create, api_keys::list))
+        .routes(routes!(api_keys::revoke))
+        .routes(routes!(businesses::add_member))
+        .routes(routes!(admin::audit_events))
+        .routes(routes!(admin::user))
+        .routes(routes!(admin::close_user))
+        .routes(routes!(admin::set_role))
+        .routes(routes!(dev::outbox))
 }
 
 /// The OpenAPI 3.1 document (also served at `/v1/openapi.json`, printed by `protocol-bank openapi`).

@@ -3,9 +3,12 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod auth;
+pub mod dto;
 pub mod error;
 pub mod error_code;
 pub mod extract;
+mod identity_errors;
 pub mod middleware;
 pub mod routes;
 pub mod state;

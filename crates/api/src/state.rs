@@ -36,6 +36,7 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub cache: Arc<dyn pb_domain::Cache>,
     pub pubsub: Arc<dyn PubSub>,
+    pub identity: Arc<pb_identity::IdentityService>,
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +64,10 @@ impl AppState {
 
     pub fn pubsub(&self) -> &dyn PubSub {
         self.0.services.pubsub.as_ref()
+    }
+
+    pub fn identity(&self) -> &pb_identity::IdentityService {
+        self.0.services.identity.as_ref()
     }
 
     pub fn settings(&self) -> &ApiSettings {

@@ -9,7 +9,10 @@ pub mod cache;
 pub mod clock;
 pub mod environment;
 pub mod health;
+pub mod identity;
+pub mod notify;
 pub mod rate_limit;
+pub mod secret_box;
 pub mod store;
 
 pub use cache::{Cache, CacheError, PubSub, Subscription, WindowCount};

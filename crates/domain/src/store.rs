@@ -50,7 +50,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 /// watcher, withdrawal sender, schedulers; see architecture.md). Taken over by any instance
 /// once it expires, so a dead holder blocks nobody for longer than `ttl`.
 #[async_trait]
-pub trait LeaseStore: Send + Sync + 'static {
+pub trait LeaseStore: Send + Sync + std::fmt::Debug + 'static {
     /// Takes or renews `name` for `holder` until `now_ms + ttl_ms` (unix ms, from the domain's
     /// clock). True when `holder` now holds it.
     async fn try_acquire_lease(&self, name: &str, holder: &str, now_ms: i64, ttl_ms: i64) -> Result<bool, StoreError>;

@@ -56,6 +56,17 @@ pub enum AdminCommand {
     },
     /// Check that the database and cache answer; exits non-zero if one does not.
     Check,
+    /// Create a staff account and print its one-time password (MFA enrolment is required at
+    /// first sign-in before any staff route answers).
+    CreateStaff {
+        #[arg(long)]
+        email: String,
+        /// `support`, `compliance_officer` or `admin`.
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "Staff member")]
+        name: String,
+    },
 }
 
 impl Cli {
@@ -116,18 +127,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print(&out);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Admin { command: AdminCommand::CreateStaff { email, role, name } } => {
+            let config = Config::load(&overrides)?;
+            let role = pb_domain::identity::roles::StaffRole::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("--role must be support, compliance_officer or admin"))?;
+            let email = pb_domain::identity::email::EmailAddress::parse(&email)
+                .map_err(|_| anyhow::anyhow!("--email is not a valid address"))?;
+            let secret = crate::secret_key::resolve(&config)?;
+            let stores = wiring::open_stores(&config).await?;
+            stores.store.migrate().await?;
+            let services = wiring::services(&config, &stores, &secret).await?;
+            let staff =
+                services.identity.create_staff(&email, &name, role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            print(&format!(
+                "Created {} ({}) as {}.\nOne-time password (shown once; sign in, then enrol an authenticator at POST /v1/me/mfa/totp):\n{}\n",
+                staff.user.id,
+                staff.user.email,
+                role.as_str(),
+                staff.one_time_password
+            ));
+            stores.store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Admin { command: AdminCommand::Check } => {
             let config = Config::load(&overrides)?;
-            let services = wiring::services(&config).await?;
-            let mut checks = services.store.check().await;
-            let cache = services.cache.ping().await;
-            let mut ok = checks.iter().all(|c| c.up) && cache.is_ok();
+            let store = wiring::open_store(&config).await?;
+            let (cache, _) = wiring::cache(&config)?;
+            let mut checks = store.check().await;
+            let cache_result = cache.ping().await;
+            let mut ok = checks.iter().all(|c| c.up) && cache_result.is_ok();
             checks.push(pb_domain::ComponentCheck {
                 name: "cache",
-                backend: services.cache.backend(),
-                up: cache.is_ok(),
+                backend: cache.backend(),
+                up: cache_result.is_ok(),
                 latency_ms: 0,
-                detail: cache.err().map(|e| e.to_string()),
+                detail: cache_result.err().map(|e| e.to_string()),
             });
             for c in &checks {
                 print(&format!(

@@ -45,6 +45,14 @@ pub struct Config {
     pub shutdown_delay: Duration,
     pub log_format: LogFormat,
     pub log_level: String,
+    pub public_url: String,
+    pub smtp_url: Option<SecretString>,
+    pub sendgrid_api_key: Option<SecretString>,
+    pub sendgrid_api_url: String,
+    pub email_from: String,
+    pub session_idle: Duration,
+    pub session_lifetime: Duration,
+    pub login_lockout_threshold: u64,
     pub ethereum_rpc_url: Option<SecretString>,
     pub solana_rpc_url: Option<SecretString>,
     pub kyc_api_key: Option<SecretString>,
@@ -205,9 +213,14 @@ impl Config {
             .get("CORS_ALLOWED_ORIGINS")
             .map(|v| v.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect())
             .unwrap_or_default();
+        let listen: SocketAddr = raw.parse("LISTEN_ADDR")?;
+        let public_url = raw
+            .get("PUBLIC_URL")
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://{listen}"));
         let config = Config {
             environment,
-            listen: raw.parse("LISTEN_ADDR")?,
+            listen,
             admin_listen: raw.parse("ADMIN_LISTEN_ADDR")?,
             data_dir,
             secret_key: raw.secret("SECRET_KEY"),
@@ -224,6 +237,14 @@ impl Config {
             shutdown_delay: Duration::from_secs(raw.parse("SHUTDOWN_DELAY_SECONDS")?),
             log_format,
             log_level: raw.get("LOG_LEVEL").unwrap_or("info").to_owned(),
+            public_url,
+            smtp_url: raw.secret("SMTP_URL"),
+            sendgrid_api_key: raw.secret("SENDGRID_API_KEY"),
+            sendgrid_api_url: raw.get("SENDGRID_API_URL").unwrap_or("https://api.sendgrid.com").to_owned(),
+            email_from: raw.get("EMAIL_FROM").unwrap_or("Protocol Bank <no-reply@localhost>").to_owned(),
+            session_idle: Duration::from_secs(raw.parse("SESSION_IDLE_TIMEOUT_SECONDS")?),
+            session_lifetime: Duration::from_secs(raw.parse("SESSION_LIFETIME_SECONDS")?),
+            login_lockout_threshold: raw.parse("LOGIN_LOCKOUT_THRESHOLD")?,
             ethereum_rpc_url: raw.secret("ETHEREUM_RPC_URL"),
             solana_rpc_url: raw.secret("SOLANA_RPC_URL"),
             kyc_api_key: raw.secret("KYC_API_KEY"),
@@ -244,6 +265,15 @@ impl Config {
                 problems
                     .push(format!("CORS_ALLOWED_ORIGINS: {origin:?} is not an origin like https://app.example.com"));
             }
+        }
+        if url::Url::parse(&self.public_url).is_err() {
+            problems.push(format!("PUBLIC_URL {:?} is not a URL", self.public_url));
+        }
+        if self.session_idle.is_zero() || self.session_lifetime < self.session_idle {
+            problems.push("SESSION_IDLE_TIMEOUT_SECONDS must be > 0 and ≤ SESSION_LIFETIME_SECONDS".to_owned());
+        }
+        if self.login_lockout_threshold < 3 {
+            problems.push("LOGIN_LOCKOUT_THRESHOLD must be at least 3".to_owned());
         }
         if self.max_body_bytes < 1024 {
             problems.push("MAX_BODY_BYTES must be at least 1024".to_owned());
@@ -267,6 +297,15 @@ impl Config {
                 problems.push(
                     "REDIS_URL is required in production (rate limits and revocations must be cluster-wide)".to_owned(),
                 );
+            }
+            if self.smtp_url.is_none() && self.sendgrid_api_key.is_none() {
+                problems.push(
+                    "SMTP_URL or SENDGRID_API_KEY is required in production (the local outbox is development-only)"
+                        .to_owned(),
+                );
+            }
+            if !self.public_url.starts_with("https://") {
+                problems.push("PUBLIC_URL=https://… is required in production (links in emails)".to_owned());
             }
             for (name, set) in [
                 ("KYC_API_KEY", self.kyc_api_key.is_some()),
@@ -365,6 +404,7 @@ mod tests {
         assert!(err.contains("SECRET_KEY"), "{err}");
         assert!(err.contains("DATABASE_URL"), "{err}");
         assert!(err.contains("REDIS_URL"), "{err}");
+        assert!(err.contains("SMTP_URL") && err.contains("PUBLIC_URL"), "{err}");
     }
 
     #[test]
@@ -374,6 +414,8 @@ mod tests {
             ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
             ("DATABASE_URL", "postgres://u:hunter2@db/pb"),
             ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("SMTP_URL", "smtps://u:p@smtp.example.com"),
+            ("PUBLIC_URL", "https://bank.example.com"),
         ])
         .expect("valid");
         assert!(matches!(c.database, DatabaseTarget::Postgres { .. }));

@@ -9,3 +9,4 @@ pub mod server;
 pub mod settings;
 pub mod telemetry;
 pub mod wiring;
+pub mod workers;

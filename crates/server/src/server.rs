@@ -1,6 +1,7 @@
 //! `serve`: binds the public and admin listeners, serves until a shutdown signal, then drains.
 
 use crate::config::Config;
+use crate::workers::notifications::Dispatcher;
 use crate::{secret_key, telemetry, wiring};
 use anyhow::Context;
 use axum::Router;
@@ -10,7 +11,6 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use pb_api::AppState;
-use secrecy::SecretString;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -25,24 +25,33 @@ pub struct Server {
     public: TcpListener,
     admin: TcpListener,
     shutdown_delay: Duration,
-    /// Held for the features that derive keys from it (sessions, PII encryption).
-    #[allow(dead_code)]
-    secret_key: SecretString,
+    dispatcher: Dispatcher,
 }
 
 impl Server {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        // One TLS provider for every client in the process (reqwest, lettre): ring.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let secret_key = secret_key::resolve(config)?;
-        let services = wiring::services(config).await?;
+        let stores = wiring::open_stores(config).await?;
         if config.migrate_on_start {
-            let report = services.store.migrate().await.context("applying migrations")?;
+            let report = stores.store.migrate().await.context("applying migrations")?;
             tracing::info!(backend = report.backend, applied = ?report.applied, "schema is current");
         }
+        let services = wiring::services(config, &stores, &secret_key).await?;
+        let sender = wiring::email_sender(config)?;
+        tracing::info!(provider = sender.name(), "email delivery");
+        let dispatcher = Dispatcher {
+            identity: stores.identity.clone(),
+            leases: stores.leases.clone(),
+            sender,
+            holder: pb_domain::identity::ids::new_id("inst"),
+        };
         let state = AppState::new(services, wiring::api_settings(config)?);
         let public = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let admin =
             TcpListener::bind(config.admin_listen).await.with_context(|| format!("binding {}", config.admin_listen))?;
-        Ok(Self { state, public, admin, shutdown_delay: config.shutdown_delay, secret_key })
+        Ok(Self { state, public, admin, shutdown_delay: config.shutdown_delay, dispatcher })
     }
 
     pub fn public_addr(&self) -> SocketAddr {
@@ -72,6 +81,7 @@ impl Server {
             }
         });
 
+        let dispatcher = tokio::spawn(self.dispatcher.clone().run(Duration::from_secs(1)));
         let (stop_tx, stop_rx) = watch::channel(false);
         let state = self.state.clone();
         let delay = self.shutdown_delay;
@@ -90,6 +100,7 @@ impl Server {
         let admin = axum::serve(self.admin, admin_app).with_graceful_shutdown(stopped(stop_rx));
         let result = tokio::try_join!(async { public.await }, async { admin.await });
         upkeep.abort();
+        dispatcher.abort();
         self.state.store().close().await;
         tracing::info!("stopped");
         result.map(|_| ()).context("serving HTTP")

@@ -1,25 +1,42 @@
 //! Chooses the implementation behind each domain trait from the configuration: the only place
-//! that knows which database and cache are in use.
+//! that knows which database, cache and email provider are in use.
 
 use crate::config::{Config, DatabaseTarget};
 use anyhow::Context;
 use pb_api::{ApiSettings, Services};
 use pb_cache::{InProcess, RedisCache};
-use pb_domain::Store;
+use pb_domain::identity::store::IdentityStore;
+use pb_domain::notify::EmailSender;
+use pb_domain::{Cache, Environment, LeaseStore, PubSub, Store, SystemClock};
+use pb_identity::{IdentityService, IdentitySettings};
+use pb_notify::{LocalOutbox, SendGridSender, SmtpSender};
 use pb_store_postgres::{PgStore, PgStoreOptions};
 use pb_store_sqlite::SqliteStore;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 
-pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+/// One database, seen through each trait it implements.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    pub store: Arc<dyn Store>,
+    pub identity: Arc<dyn IdentityStore>,
+    pub leases: Arc<dyn LeaseStore>,
+}
+
+fn split<S: Store + IdentityStore + LeaseStore>(s: S) -> Stores {
+    let s = Arc::new(s);
+    Stores { store: s.clone(), identity: s.clone(), leases: s }
+}
+
+pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
     Ok(match &config.database {
         DatabaseTarget::Sqlite(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             }
-            Arc::new(SqliteStore::open(path).await?)
+            split(SqliteStore::open(path).await?)
         }
-        DatabaseTarget::Postgres { primary, replica } => Arc::new(PgStore::connect(&PgStoreOptions {
+        DatabaseTarget::Postgres { primary, replica } => split(PgStore::connect(&PgStoreOptions {
             primary_url: primary.expose_secret(),
             replica_url: replica.as_ref().map(|r| r.expose_secret()),
             max_connections: config.database_max_connections,
@@ -28,18 +45,58 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     })
 }
 
-pub async fn services(config: &Config) -> anyhow::Result<Services> {
-    let store = open_store(config).await?;
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(open_stores(config).await?.store)
+}
+
+pub fn cache(config: &Config) -> anyhow::Result<(Arc<dyn Cache>, Arc<dyn PubSub>)> {
     Ok(match &config.redis_url {
         Some(url) => {
             let redis = Arc::new(RedisCache::connect(url.expose_secret(), &config.redis_key_prefix)?);
-            Services { store, cache: redis.clone(), pubsub: redis }
+            (redis.clone(), redis)
         }
         None => {
             let local = Arc::new(InProcess::new());
-            Services { store, cache: local.clone(), pubsub: local }
+            (local.clone(), local)
         }
     })
+}
+
+/// SMTP when configured, else SendGrid, else (development only) the local outbox.
+pub fn email_sender(config: &Config) -> anyhow::Result<Arc<dyn EmailSender>> {
+    if let Some(url) = &config.smtp_url {
+        return Ok(Arc::new(SmtpSender::new(url.expose_secret(), &config.email_from).map_err(anyhow::Error::msg)?));
+    }
+    if let Some(key) = &config.sendgrid_api_key {
+        return Ok(Arc::new(
+            SendGridSender::new(key.expose_secret(), &config.sendgrid_api_url, &config.email_from)
+                .map_err(anyhow::Error::msg)?,
+        ));
+    }
+    anyhow::ensure!(config.environment == Environment::Development, "no email provider configured in production");
+    Ok(Arc::new(LocalOutbox))
+}
+
+pub fn identity_settings(config: &Config) -> IdentitySettings {
+    let mut s = IdentitySettings::new(config.environment, config.public_url.clone());
+    s.session_idle_ms = i64::try_from(config.session_idle.as_millis()).unwrap_or(i64::MAX);
+    s.session_absolute_ms = i64::try_from(config.session_lifetime.as_millis()).unwrap_or(i64::MAX);
+    s.lockout_threshold = config.login_lockout_threshold;
+    s
+}
+
+pub async fn services(config: &Config, stores: &Stores, secret_key: &SecretString) -> anyhow::Result<Services> {
+    let (cache, pubsub) = cache(config)?;
+    let identity = IdentityService::new(
+        stores.identity.clone(),
+        cache.clone(),
+        Arc::new(SystemClock),
+        identity_settings(config),
+        secret_key.expose_secret().as_bytes(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("identity service: {e}"))?;
+    Ok(Services { store: stores.store.clone(), cache, pubsub, identity: Arc::new(identity) })
 }
 
 pub fn api_settings(config: &Config) -> anyhow::Result<ApiSettings> {

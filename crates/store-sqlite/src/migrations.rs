@@ -5,7 +5,10 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 /// (version, description, sql), in order. Add new files at the end; never edit an applied one
 /// (the checksum would no longer match and `migrate` refuses to continue).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "leases", include_str!("../migrations/0001_leases.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "leases", include_str!("../migrations/0001_leases.sql")),
+    (2, "identity", include_str!("../migrations/0002_identity.sql")),
+];
 
 pub(crate) fn migrator() -> Migrator {
     Migrator::with_migrations(

@@ -1,5 +1,11 @@
 //! Route handlers, one file per resource.
 
+pub mod admin;
+pub mod api_keys;
+pub mod auth;
+pub mod businesses;
 pub mod csp_reports;
+pub mod dev;
 pub mod error_codes;
 pub mod health;
+pub mod me;

@@ -69,6 +69,15 @@ pub async fn base_vars(backend: Backend, dir: &TempDir) -> HashMap<String, Strin
     vars
 }
 
+/// What production mode needs beyond the PostgreSQL backend's settings. The SMTP server is not
+/// contacted unless an email is sent.
+pub const PRODUCTION: &[(&str, &str)] = &[
+    ("PROTOCOL_BANK_ENV", "production"),
+    ("SECRET_KEY", "test-secret-key-0123456789-abcdefghij"),
+    ("SMTP_URL", "smtp://127.0.0.1:1"),
+    ("PUBLIC_URL", "https://bank.example.com"),
+];
+
 pub fn config_from(vars: &HashMap<String, String>) -> anyhow::Result<Config> {
     Config::from_raw(&Raw::load(None, &|name| vars.get(name).cloned())?)
 }

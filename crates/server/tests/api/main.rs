@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 mod helpers;
+mod people;
 
 mod errors;
 mod health;
+mod identity;
 mod modes;
 mod processes;

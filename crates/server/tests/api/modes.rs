@@ -1,15 +1,11 @@
 //! The two modes of one binary, and readiness when a dependency is down.
 
-use crate::helpers::{Backend, TestApp, base_vars, config_from, json};
+use crate::helpers::{Backend, PRODUCTION, TestApp, base_vars, config_from, json};
 use pb_testkit::TempDir;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn production_mode_runs_on_postgres_and_redis_and_ready_names_both() {
-    let app = TestApp::spawn_with(
-        Backend::Postgres,
-        &[("PROTOCOL_BANK_ENV", "production"), ("SECRET_KEY", "test-secret-key-0123456789-abcdefghij")],
-    )
-    .await;
+    let app = TestApp::spawn_with(Backend::Postgres, PRODUCTION).await;
     let body = json(app.get("/ready").await).await;
     assert_eq!(body["status"], "ready", "{body}");
     let backends: Vec<&str> =

@@ -60,8 +60,9 @@ async fn wait_ready(client: &reqwest::Client, base: &str) -> serde_json::Value {
 async fn two_instances_on_one_postgres_and_redis_both_become_ready_and_stop_on_sigterm() {
     let dir = TempDir::new("two");
     let mut vars = base_vars(Backend::Postgres, &dir).await;
-    vars.insert("PROTOCOL_BANK_ENV".into(), "production".into());
-    vars.insert("SECRET_KEY".into(), "two-instances-secret-key-0123456789abcdef".into());
+    for (k, v) in crate::helpers::PRODUCTION {
+        vars.insert((*k).into(), (*v).into());
+    }
     // Both start at once and race to migrate: the advisory lock makes that safe.
     let mut a = serve(&vars);
     let b = serve(&vars);
@@ -94,7 +95,7 @@ async fn migrate_openapi_and_admin_config_subcommands() {
 
     let out = command(&vars).arg("migrate").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("postgres: 1 migration(s) applied"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("postgres: 2 migration(s) applied"));
     let again = command(&vars).arg("migrate").output().unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("0 migration(s) applied"));
 
@@ -111,6 +112,16 @@ async fn migrate_openapi_and_admin_config_subcommands() {
 
     let out = command(&vars).args(["admin", "check"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let out = command(&vars)
+        .args(["admin", "create-staff", "--email", "ops@bank.example", "--role", "admin"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("One-time password"), "{text}");
+    let bad_role =
+        command(&vars).args(["admin", "create-staff", "--email", "x@bank.example", "--role", "boss"]).output().unwrap();
+    assert!(!bad_role.status.success());
 
     let mut bad = vars.clone();
     bad.insert("PROTOCOL_BANK_ENV".into(), "production".into());

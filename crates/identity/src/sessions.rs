@@ -1,0 +1,102 @@
+//! Authenticating requests and managing sessions. Every request reads the session row, so a
+//! revocation on any instance takes effect on every instance at once.
+
+use crate::context::{RequestContext, event};
+use crate::{IdentityError, IdentityService};
+use pb_domain::identity::audit::kinds;
+use pb_domain::identity::caller::{Caller, Principal};
+use pb_domain::identity::records::*;
+use pb_domain::identity::tokens::hash_token;
+
+/// `last_seen_at` is written at most this often, to keep reads from turning into writes.
+const TOUCH_EVERY_MS: i64 = 60 * 1000;
+
+impl IdentityService {
+    /// The caller behind a session token, or `Unauthenticated`.
+    pub async fn authenticate_session(&self, token: &str) -> Result<Caller, IdentityError> {
+        let now = self.now();
+        let session = self.store.session_by_token(&hash_token(token)).await?.ok_or(IdentityError::Unauthenticated)?;
+        let live = session.revoked_at.is_none()
+            && now < session.expires_at
+            && now - session.last_seen_at < self.settings.session_idle_ms;
+        if !live {
+            return Err(IdentityError::Unauthenticated);
+        }
+        let user = self.store.user_by_id(&session.user_id).await?.ok_or(IdentityError::Unauthenticated)?;
+        if user.status != UserStatus::Active {
+            return Err(IdentityError::Unauthenticated);
+        }
+        if now - session.last_seen_at > TOUCH_EVERY_MS {
+            self.store.touch_session(&session.id, now).await?;
+        }
+        let memberships = self.store.memberships(&user.id).await?;
+        Ok(Caller {
+            principal: Principal::Session { user_id: user.id.clone(), session_id: session.id.clone() },
+            kind: Some(user.kind),
+            staff_role: user.staff_role,
+            memberships,
+            email_verified: user.email_verified_at.is_some(),
+            mfa_enabled: user.totp_enabled_at.is_some(),
+            mfa_verified_at: session.mfa_verified_at,
+        })
+    }
+
+    pub async fn logout(&self, caller: &Caller, ctx: &RequestContext) -> Result<(), IdentityError> {
+        if let (Some(user_id), Some(session_id)) = (caller.user_id(), caller.session_id()) {
+            let audit = event(
+                kinds::LOGOUT,
+                self.now(),
+                Some(user_id),
+                Some(user_id),
+                ctx,
+                serde_json::json!({"session_id": session_id}),
+            );
+            self.store.revoke_session(user_id, session_id, self.now(), audit).await?;
+        }
+        Ok(())
+    }
+
+    /// The caller's sessions, newest first, live ones only.
+    pub async fn sessions(&self, caller: &Caller) -> Result<Vec<SessionRecord>, IdentityError> {
+        let user_id = caller.user_id().ok_or(IdentityError::Unauthenticated)?;
+        let now = self.now();
+        Ok(self
+            .store
+            .sessions(user_id)
+            .await?
+            .into_iter()
+            .filter(|s| {
+                s.revoked_at.is_none() && now < s.expires_at && now - s.last_seen_at < self.settings.session_idle_ms
+            })
+            .collect())
+    }
+
+    /// Revokes one of the caller's sessions; another user's session is "not found".
+    pub async fn revoke_session(
+        &self,
+        caller: &Caller,
+        session_id: &str,
+        ctx: &RequestContext,
+    ) -> Result<(), IdentityError> {
+        let user_id = caller.user_id().ok_or(IdentityError::Unauthenticated)?;
+        let audit = event(
+            kinds::SESSION_REVOKED,
+            self.now(),
+            Some(user_id),
+            Some(user_id),
+            ctx,
+            serde_json::json!({"session_id": session_id}),
+        );
+        if self.store.revoke_session(user_id, session_id, self.now(), audit).await? {
+            Ok(())
+        } else {
+            Err(IdentityError::Denied(pb_domain::identity::caller::Denied::NotFound))
+        }
+    }
+
+    /// The caller's own sign-in history, newest first.
+    pub async fn sign_in_history(&self, caller: &Caller, page: Page) -> Result<Vec<AuditEvent>, IdentityError> {
+        let user_id = caller.user_id().ok_or(IdentityError::Unauthenticated)?;
+        Ok(self.store.audit_events(Some(user_id), kinds::SIGN_IN_HISTORY, page).await?)
+    }
+}
