@@ -22,6 +22,8 @@ impl std::fmt::Debug for SendGridSender {
 impl SendGridSender {
     /// `from`: `Name <address>` or a bare address.
     pub fn new(api_key: &str, base_url: &str, from: &str) -> Result<Self, String> {
+        // The process uses one TLS provider, ring (aws-lc stays out of the build).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()

@@ -9,5 +9,6 @@ mod people;
 mod errors;
 mod health;
 mod identity;
+mod log_secrecy;
 mod modes;
 mod processes;
