@@ -10,6 +10,7 @@ pub mod clock;
 pub mod environment;
 pub mod health;
 pub mod identity;
+pub mod ledger;
 pub mod notify;
 pub mod rate_limit;
 pub mod secret_box;

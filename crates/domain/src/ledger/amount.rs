@@ -1,0 +1,87 @@
+//! Amounts: unsigned integers of an asset's smallest unit (cents, wei, lamports). u128 holds
+//! any 18-decimal amount (1 ETH = 10^18 wei); PostgreSQL stores NUMERIC(39,0), SQLite TEXT.
+//! In JSON they are strings of digits, so no client parses them as floats.
+
+use serde::{Deserialize, Serialize};
+
+/// A positive amount of some asset's smallest unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Amount(u128);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    #[error("amount must be greater than zero")]
+    Zero,
+    #[error("amount must not be negative")]
+    Negative,
+    #[error("amount must be an integer number of the asset's smallest unit (no decimal point)")]
+    TooPrecise,
+    #[error("amount is too large")]
+    TooLarge,
+    #[error("amount must be a string of digits, such as \"1050\"")]
+    Malformed,
+}
+
+impl Amount {
+    pub fn new(units: u128) -> Result<Self, AmountError> {
+        if units == 0 { Err(AmountError::Zero) } else { Ok(Self(units)) }
+    }
+
+    pub const fn units(self) -> u128 {
+        self.0
+    }
+
+    pub fn parse(s: &str) -> Result<Self, AmountError> {
+        let s = s.trim();
+        if s.starts_with('-') {
+            return Err(AmountError::Negative);
+        }
+        if s.contains(['.', ',', 'e', 'E']) {
+            return Err(AmountError::TooPrecise);
+        }
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(AmountError::Malformed);
+        }
+        let units: u128 = s.parse().map_err(|_| AmountError::TooLarge)?;
+        Self::new(units)
+    }
+}
+
+impl TryFrom<String> for Amount {
+    type Error = AmountError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Amount> for String {
+    fn from(a: Amount) -> Self {
+        a.0.to_string()
+    }
+}
+
+impl std::fmt::Display for Amount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_only_positive_integer_strings() {
+        assert_eq!(Amount::parse("1050").map(Amount::units), Ok(1050));
+        assert_eq!(Amount::parse("1000000000000000000").map(Amount::units), Ok(1_000_000_000_000_000_000));
+        assert_eq!(Amount::parse(&u128::MAX.to_string()).map(Amount::units), Ok(u128::MAX));
+        assert_eq!(Amount::parse("0"), Err(AmountError::Zero));
+        assert_eq!(Amount::parse("-5"), Err(AmountError::Negative));
+        assert_eq!(Amount::parse("10.50"), Err(AmountError::TooPrecise));
+        assert_eq!(Amount::parse("1e3"), Err(AmountError::TooPrecise));
+        assert_eq!(Amount::parse("abc"), Err(AmountError::Malformed));
+        assert_eq!(Amount::parse(""), Err(AmountError::Malformed));
+        assert_eq!(Amount::parse("340282366920938463463374607431768211456"), Err(AmountError::TooLarge));
+    }
+}

@@ -1,0 +1,18 @@
+//! The ledger: multi-asset double-entry accounts and transfers (ledger.md), after
+//! TigerBeetle's model (docs/reference/account.md, transfer.md). Pure: the engine decides
+//! each transfer's outcome from the state it is given; stores lock, load and write.
+
+pub mod account;
+pub mod amount;
+pub mod asset;
+pub mod engine;
+pub mod hash;
+pub mod store;
+pub mod transfer;
+pub mod verify;
+
+pub use account::{Account, AccountFlags, AccountId, Balances};
+pub use amount::{Amount, AmountError};
+pub use asset::{Asset, AssetCode, AssetRegistry};
+pub use engine::{PendingState, PendingTransfer, execute};
+pub use transfer::{Transfer, TransferError, TransferFlags, TransferId, TransferRequest};

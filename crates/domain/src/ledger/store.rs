@@ -1,0 +1,102 @@
+//! What the ledger needs from the system of record. Both stores implement it with the same
+//! shape: one transaction per batch, accounts locked in id order, the engine deciding, every
+//! result (and the idempotency record) written before the single commit.
+
+use super::account::{Account, AccountId};
+use super::asset::AssetCode;
+use super::engine::PendingState;
+use super::transfer::{Transfer, TransferError, TransferId, TransferRequest};
+use crate::store::StoreError;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// An `Idempotency-Key` claim: scoped to its owner, with a fingerprint of the request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub owner: String,
+    pub key: String,
+    pub fingerprint: Vec<u8>,
+}
+
+/// One client request: one transfer, a resolution, or a whole batch (linked or not).
+#[derive(Debug, Clone)]
+pub struct Command {
+    pub idempotency: Option<Idempotency>,
+    pub requests: Vec<TransferRequest>,
+}
+
+pub type Results = Vec<Result<Transfer, TransferError>>;
+
+/// What became of a command. Failures are results too: a key whose first attempt failed for
+/// insufficient funds replays that failure, even after funds arrive (TigerBeetle's
+/// `id_already_failed`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CommandOutcome {
+    Executed(Results),
+    Replayed(Results),
+    /// The key was used before with a different request.
+    KeyReused,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created<T> {
+    New(T),
+    Replayed(T),
+    KeyReused,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseOutcome {
+    Closed(Account),
+    /// Only an account at zero, with nothing pending, can close.
+    NotEmpty,
+    AlreadyClosed,
+    NotFound,
+}
+
+/// A committed transfer row as `verify` reads it.
+#[derive(Debug, Clone)]
+pub struct ChainedTransfer {
+    pub seq: i64,
+    pub transfer: Transfer,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+#[async_trait]
+pub trait LedgerStore: Send + Sync + std::fmt::Debug + 'static {
+    async fn create_account(
+        &self,
+        account: Account,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Created<Account>, StoreError>;
+    async fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError>;
+    /// Accounts of these owners, oldest first, after `starting_after`.
+    async fn accounts_of(
+        &self,
+        owners: &[String],
+        starting_after: Option<AccountId>,
+        limit: u32,
+    ) -> Result<Vec<Account>, StoreError>;
+    /// The bank's own account of `code` for `asset`, created on first use.
+    async fn system_account(&self, code: &str, asset: &AssetCode, now_ms: i64) -> Result<Account, StoreError>;
+    async fn close_account(&self, id: AccountId) -> Result<CloseOutcome, StoreError>;
+
+    /// Executes commands in order, in one transaction.
+    async fn execute(&self, commands: Vec<Command>, now_ms: i64) -> Result<Vec<CommandOutcome>, StoreError>;
+
+    /// A transfer and, for a pending one, whether it is still pending.
+    async fn transfer(&self, id: TransferId) -> Result<Option<(Transfer, Option<PendingState>)>, StoreError>;
+    /// Transfers touching an account, newest first, before `starting_after`.
+    async fn account_transfers(
+        &self,
+        id: AccountId,
+        starting_after: Option<TransferId>,
+        limit: u32,
+    ) -> Result<Vec<Transfer>, StoreError>;
+    /// Pending transfers past their expiry and not yet resolved.
+    async fn expired_pending(&self, now_ms: i64, limit: u32) -> Result<Vec<TransferId>, StoreError>;
+
+    /// Everything `verify` needs, in commit order.
+    async fn verification_data(&self) -> Result<(Vec<Account>, Vec<ChainedTransfer>), StoreError>;
+}

@@ -1,0 +1,133 @@
+//! `protocol-bank ledger verify`: every invariant of ledger.md, recomputed from the journal.
+
+use super::account::{Account, AccountId, Balances};
+use super::hash::{GENESIS, chain};
+use super::store::ChainedTransfer;
+use super::transfer::TransferId;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub accounts: usize,
+    pub transfers: usize,
+    /// Empty when the ledger is sound.
+    pub problems: Vec<String>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+pub fn verify(accounts: &[Account], transfers: &[ChainedTransfer]) -> VerifyReport {
+    let mut problems = Vec::new();
+    let mut computed: HashMap<AccountId, Balances> = accounts.iter().map(|a| (a.id, Balances::default())).collect();
+    let mut pending: HashMap<TransferId, (AccountId, AccountId, u128)> = HashMap::new();
+    let mut resolved: HashSet<TransferId> = HashSet::new();
+    let mut prev = GENESIS;
+    let mut expected_seq = 1;
+    for row in transfers {
+        let t = &row.transfer;
+        if row.seq != expected_seq {
+            problems.push(format!(
+                "transfer sequence jumps from {} to {} (a row was deleted or inserted)",
+                expected_seq - 1,
+                row.seq
+            ));
+        }
+        expected_seq = row.seq + 1;
+        if row.prev_hash.as_slice() != prev.as_slice() {
+            problems.push(format!(
+                "transfer {} (seq {}): previous hash does not match the chain",
+                t.id.to_api(),
+                row.seq
+            ));
+        }
+        let recomputed = chain(&prev, t);
+        if row.hash.as_slice() != recomputed.as_slice() {
+            problems.push(format!("transfer {} (seq {}): hash mismatch: the row was changed", t.id.to_api(), row.seq));
+        }
+        prev = row.hash.as_slice().try_into().unwrap_or(recomputed);
+
+        let (debit, credit, amount) = match t.pending_id {
+            Some(pid) => {
+                if !resolved.insert(pid) {
+                    problems.push(format!("pending transfer {} resolved more than once", pid.to_api()));
+                }
+                let Some((d, c, reserved)) = pending.get(&pid).copied() else {
+                    problems.push(format!(
+                        "transfer {} resolves unknown pending transfer {}",
+                        t.id.to_api(),
+                        pid.to_api()
+                    ));
+                    continue;
+                };
+                for (id, side_debit) in [(d, true), (c, false)] {
+                    if let Some(b) = computed.get_mut(&id) {
+                        if side_debit {
+                            b.debits_pending = b.debits_pending.saturating_sub(reserved);
+                        } else {
+                            b.credits_pending = b.credits_pending.saturating_sub(reserved);
+                        }
+                    }
+                }
+                if t.flags.void_pending {
+                    continue;
+                }
+                (d, c, t.amount)
+            }
+            None => (t.debit_account_id, t.credit_account_id, t.amount),
+        };
+        if t.flags.pending {
+            pending.insert(t.id, (debit, credit, t.amount));
+        }
+        let Some(d) = computed.get_mut(&debit) else {
+            problems.push(format!("transfer {} debits unknown account {}", t.id.to_api(), debit.to_api()));
+            continue;
+        };
+        if t.flags.pending {
+            d.debits_pending = d.debits_pending.saturating_add(amount);
+        } else {
+            d.debits_posted = d.debits_posted.saturating_add(amount);
+        }
+        let Some(c) = computed.get_mut(&credit) else {
+            problems.push(format!("transfer {} credits unknown account {}", t.id.to_api(), credit.to_api()));
+            continue;
+        };
+        if t.flags.pending {
+            c.credits_pending = c.credits_pending.saturating_add(amount);
+        } else {
+            c.credits_posted = c.credits_posted.saturating_add(amount);
+        }
+    }
+
+    let mut per_asset: BTreeMap<&str, Balances> = BTreeMap::new();
+    for a in accounts {
+        let expected = computed.get(&a.id).copied().unwrap_or_default();
+        if a.balances != expected {
+            problems.push(format!(
+                "account {}: stored counters {:?} differ from its transfers {:?}",
+                a.id.to_api(),
+                a.balances,
+                expected
+            ));
+        }
+        if a.flags.debits_must_not_exceed_credits
+            && a.balances.debits_posted.saturating_add(a.balances.debits_pending) > a.balances.credits_posted
+        {
+            problems.push(format!("account {} is overdrawn despite its no-overdraft flag", a.id.to_api()));
+        }
+        let sum = per_asset.entry(a.asset.as_str()).or_default();
+        sum.debits_pending = sum.debits_pending.saturating_add(a.balances.debits_pending);
+        sum.debits_posted = sum.debits_posted.saturating_add(a.balances.debits_posted);
+        sum.credits_pending = sum.credits_pending.saturating_add(a.balances.credits_pending);
+        sum.credits_posted = sum.credits_posted.saturating_add(a.balances.credits_posted);
+    }
+    for (asset, sum) in per_asset {
+        if sum.debits_posted != sum.credits_posted || sum.debits_pending != sum.credits_pending {
+            problems.push(format!("asset {asset}: debits and credits do not balance ({sum:?})"));
+        }
+    }
+    VerifyReport { accounts: accounts.len(), transfers: transfers.len(), problems }
+}

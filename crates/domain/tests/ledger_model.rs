@@ -1,0 +1,294 @@
+//! Property test: random sequences of transfers, holds, captures, voids, linked batches and
+//! expiries run through the engine and through a deliberately simple reference model; results
+//! and balances must agree, and every ledger invariant must hold after every step. At the end
+//! the journal (hash-chained) must pass `verify`, and a changed row must fail it.
+#![allow(clippy::unwrap_used)]
+
+use pb_domain::ledger::Amount;
+use pb_domain::ledger::account::{Account, AccountFlags, AccountId, Balances};
+use pb_domain::ledger::asset::AssetCode;
+use pb_domain::ledger::engine::{Accounts, Pendings, execute};
+use pb_domain::ledger::hash::{GENESIS, chain};
+use pb_domain::ledger::store::ChainedTransfer;
+use pb_domain::ledger::transfer::{TransferError, TransferFlags, TransferId, TransferRequest};
+use pb_domain::ledger::verify::verify;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+const USD_CUSTOMERS: usize = 4; // accounts 0..4: USD, no overdraft
+const USD_WORLD: usize = 4; // USD, may go negative: the outside world
+const EUR_CUSTOMER: usize = 5;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Transfer { from: usize, to: usize, amount: u128, hold: Option<i64> },
+    Post { hold: usize, amount: Option<u128> },
+    Void { hold: usize },
+    Linked(Vec<(usize, usize, u128)>),
+    Wait(i64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..6usize, 0..6usize, 1..500u128, proptest::option::of(1_000..5_000i64))
+            .prop_map(|(from, to, amount, hold)| Op::Transfer { from, to, amount, hold }),
+        2 => (0..8usize, proptest::option::of(1..600u128)).prop_map(|(hold, amount)| Op::Post { hold, amount }),
+        1 => (0..8usize).prop_map(|hold| Op::Void { hold }),
+        1 => proptest::collection::vec((0..6usize, 0..6usize, 1..300u128), 2..4).prop_map(Op::Linked),
+        1 => (500..3_000i64).prop_map(Op::Wait),
+    ]
+}
+
+/// The reference: balances as plain signed numbers, holds as a list.
+#[derive(Debug, Clone, Default)]
+struct Model {
+    posted: [i128; 6],
+    held_out: [i128; 6],
+    held_in: [i128; 6],
+    holds: Vec<(usize, usize, u128, i64, u8)>, // from, to, amount, expires, state 0 pending 1 posted 2 voided
+}
+
+fn asset(i: usize) -> &'static str {
+    if i == EUR_CUSTOMER { "EUR" } else { "USD" }
+}
+
+impl Model {
+    fn transfer(
+        &mut self,
+        from: usize,
+        to: usize,
+        amount: u128,
+        hold: Option<i64>,
+        now: i64,
+    ) -> Result<(), TransferError> {
+        if from == to {
+            return Err(TransferError::AccountsMustBeDifferent);
+        }
+        if asset(from) != asset(to) {
+            return Err(TransferError::AccountsMustHaveTheSameAsset);
+        }
+        let a = amount as i128;
+        if from != USD_WORLD && self.posted[from] - self.held_out[from] < a {
+            return Err(TransferError::InsufficientFunds);
+        }
+        match hold {
+            Some(t) => {
+                self.held_out[from] += a;
+                self.held_in[to] += a;
+                self.holds.push((from, to, amount, now + t, 0));
+            }
+            None => {
+                self.posted[from] -= a;
+                self.posted[to] += a;
+            }
+        }
+        Ok(())
+    }
+
+    fn resolve(&mut self, hold: usize, post: Option<Option<u128>>, now: i64) -> Result<(), TransferError> {
+        let Some(&(from, to, amount, expires, state)) = self.holds.get(hold) else {
+            return Err(TransferError::PendingTransferNotFound);
+        };
+        match state {
+            1 => return Err(TransferError::PendingTransferAlreadyPosted),
+            2 => return Err(TransferError::PendingTransferAlreadyVoided),
+            _ => {}
+        }
+        if post.is_some() && expires <= now {
+            return Err(TransferError::PendingTransferExpired);
+        }
+        let posted = match post {
+            Some(part) => part.unwrap_or(amount),
+            None => 0,
+        };
+        if posted > amount {
+            return Err(TransferError::ExceedsPendingTransferAmount);
+        }
+        self.held_out[from] -= amount as i128;
+        self.held_in[to] -= amount as i128;
+        self.posted[from] -= posted as i128;
+        self.posted[to] += posted as i128;
+        self.holds[hold].4 = if post.is_some() { 1 } else { 2 };
+        Ok(())
+    }
+}
+
+fn accounts(ids: &[AccountId]) -> Accounts {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let flags = AccountFlags { debits_must_not_exceed_credits: i != USD_WORLD, ..AccountFlags::default() };
+            let a = Account {
+                id: *id,
+                asset: AssetCode::parse(asset(i)).unwrap(),
+                owner: format!("usr_{i}"),
+                code: "customer".into(),
+                name: format!("account {i}"),
+                parent_id: None,
+                flags,
+                balances: Balances::default(),
+                created_at: 0,
+            };
+            (*id, a)
+        })
+        .collect()
+}
+
+fn request(id: TransferId, debit: AccountId, credit: AccountId, amount: Option<u128>) -> TransferRequest {
+    TransferRequest {
+        id,
+        debit_account_id: debit,
+        credit_account_id: credit,
+        amount: amount.map(|a| Amount::new(a).unwrap()),
+        asset: None,
+        code: "test".into(),
+        flags: TransferFlags::default(),
+        pending_id: None,
+        timeout_ms: None,
+        description: None,
+        metadata: BTreeMap::new(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn engine_matches_the_reference_model(ops in proptest::collection::vec(op(), 1..60)) {
+        let ids: Vec<AccountId> = (0..6).map(|_| AccountId::new()).collect();
+        let mut state = accounts(&ids);
+        let mut pending = Pendings::new();
+        let mut model = Model::default();
+        let mut holds: Vec<TransferId> = Vec::new();
+        let mut journal = Vec::new();
+        let mut now = 1_000_000i64;
+
+        // Fund the customers from the outside world.
+        for c in 0..USD_CUSTOMERS {
+            let r = execute(&mut state, &mut pending, &[request(TransferId::new(), ids[USD_WORLD], ids[c], Some(1_000))], now);
+            journal.push(r[0].clone().unwrap());
+            model.transfer(USD_WORLD, c, 1_000, None, now).unwrap();
+        }
+
+        for op in ops {
+            let (requests, expected): (Vec<TransferRequest>, Vec<Result<(), TransferError>>) = match &op {
+                Op::Transfer { from, to, amount, hold } => {
+                    let mut r = request(TransferId::new(), ids[*from], ids[*to], Some(*amount));
+                    r.flags.pending = hold.is_some();
+                    r.timeout_ms = *hold;
+                    let e = model.transfer(*from, *to, *amount, *hold, now);
+                    (vec![r], vec![e])
+                }
+                Op::Post { hold, amount } => {
+                    let mut r = request(TransferId::new(), ids[0], ids[1], *amount);
+                    r.flags.post_pending = true;
+                    r.pending_id = Some(holds.get(*hold).copied().unwrap_or_default());
+                    let e = model.resolve(*hold, Some(*amount), now);
+                    (vec![r], vec![e])
+                }
+                Op::Void { hold } => {
+                    let mut r = request(TransferId::new(), ids[0], ids[1], None);
+                    r.flags.void_pending = true;
+                    r.pending_id = Some(holds.get(*hold).copied().unwrap_or_default());
+                    let e = model.resolve(*hold, None, now);
+                    (vec![r], vec![e])
+                }
+                Op::Linked(legs) => {
+                    let mut trial = model.clone();
+                    let mut outcome = Vec::new();
+                    let mut failed_at = None;
+                    for (i, (from, to, amount)) in legs.iter().enumerate() {
+                        if failed_at.is_none() && let Err(e) = trial.transfer(*from, *to, *amount, None, now) {
+                            failed_at = Some((i, e));
+                        }
+                    }
+                    let requests: Vec<TransferRequest> = legs.iter().enumerate().map(|(i, (from, to, amount))| {
+                        let mut r = request(TransferId::new(), ids[*from], ids[*to], Some(*amount));
+                        r.flags.linked = i + 1 < legs.len();
+                        r
+                    }).collect();
+                    match failed_at {
+                        None => {
+                            model = trial;
+                            outcome.extend(legs.iter().map(|_| Ok(())));
+                        }
+                        Some((at, e)) => outcome.extend((0..legs.len()).map(|i| if i == at { Err(e) } else { Err(TransferError::LinkedEventFailed) })),
+                    }
+                    (requests, outcome)
+                }
+                Op::Wait(ms) => {
+                    now += ms;
+                    continue;
+                }
+            };
+            let results = execute(&mut state, &mut pending, &requests, now);
+            prop_assert_eq!(results.len(), expected.len());
+            for (r, e) in results.iter().zip(&expected) {
+                prop_assert_eq!(r.as_ref().map(|_| ()).map_err(|e| *e), *e, "op {:?}", op);
+            }
+            for (req, r) in requests.iter().zip(&results) {
+                if let Ok(t) = r {
+                    if req.flags.pending {
+                        holds.push(t.id);
+                    }
+                    journal.push(t.clone());
+                }
+            }
+            // Balances agree with the model, and the invariants hold.
+            for (i, id) in ids.iter().enumerate() {
+                let b = state[id].balances;
+                prop_assert_eq!(b.posted(), model.posted[i], "posted balance of account {}", i);
+                prop_assert_eq!(b.debits_pending as i128, model.held_out[i]);
+                prop_assert_eq!(b.credits_pending as i128, model.held_in[i]);
+                if i != USD_WORLD {
+                    prop_assert!(b.available() >= 0, "account {} overdrawn", i);
+                }
+            }
+            for cur in ["USD", "EUR"] {
+                let (mut dp, mut cp, mut dh, mut ch) = (0u128, 0u128, 0u128, 0u128);
+                for a in state.values().filter(|a| a.asset.as_str() == cur) {
+                    dp += a.balances.debits_posted;
+                    cp += a.balances.credits_posted;
+                    dh += a.balances.debits_pending;
+                    ch += a.balances.credits_pending;
+                }
+                prop_assert_eq!(dp, cp);
+                prop_assert_eq!(dh, ch);
+            }
+        }
+
+        // The journal recomputes to the same counters, and its hash chain holds.
+        let mut prev = GENESIS;
+        let chained: Vec<ChainedTransfer> = journal.iter().enumerate().map(|(i, t)| {
+            let hash = chain(&prev, t);
+            let row = ChainedTransfer { seq: i as i64 + 1, transfer: t.clone(), prev_hash: prev.to_vec(), hash: hash.to_vec() };
+            prev = hash;
+            row
+        }).collect();
+        let final_accounts: Vec<Account> = state.values().cloned().collect();
+        let report = verify(&final_accounts, &chained);
+        prop_assert!(report.ok(), "{:?}", report.problems);
+
+        let mut tampered = chained.clone();
+        tampered[0].transfer.amount += 1;
+        prop_assert!(!verify(&final_accounts, &tampered).ok(), "a changed amount is detected");
+        let mut dropped = chained.clone();
+        dropped.remove(chained.len() / 2);
+        prop_assert!(!verify(&final_accounts, &dropped).ok(), "a deleted row is detected");
+    }
+}
+
+#[test]
+fn an_open_chain_fails_whole_and_changes_nothing() {
+    let ids: Vec<AccountId> = (0..6).map(|_| AccountId::new()).collect();
+    let mut state = accounts(&ids);
+    let mut pending = Pendings::new();
+    let before = state.clone();
+    let mut a = request(TransferId::new(), ids[USD_WORLD], ids[0], Some(10));
+    a.flags.linked = true;
+    let mut b = request(TransferId::new(), ids[USD_WORLD], ids[1], Some(10));
+    b.flags.linked = true;
+    let results = execute(&mut state, &mut pending, &[a, b], 0);
+    assert_eq!(results, vec![Err(TransferError::LinkedEventFailed), Err(TransferError::LinkedEventChainOpen)]);
+    assert_eq!(state, before);
+}
