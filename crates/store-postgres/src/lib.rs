@@ -4,6 +4,7 @@
 
 mod identity;
 mod lease;
+mod ledger;
 mod migrations;
 mod store;
 

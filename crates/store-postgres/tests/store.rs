@@ -65,3 +65,36 @@ async fn an_unreachable_database_is_reported_down_without_the_password() {
     assert!(!checks[0].up);
     assert!(!format!("{checks:?}").contains("hunter2"));
 }
+
+mod ledger {
+    use super::*;
+    use pb_testkit::contracts::ledger as contract;
+    use std::sync::Arc;
+
+    async fn migrated() -> PgStore {
+        let url = postgres::fresh_database().await;
+        let store = connect(&url, None);
+        store.migrate().await.unwrap();
+        store
+    }
+
+    #[tokio::test]
+    async fn transfers_move_money_and_verify() {
+        contract::transfers_move_money_and_verify(&migrated().await).await;
+    }
+
+    #[tokio::test]
+    async fn holds_post_void_once_and_expire() {
+        contract::holds_post_void_once_and_expire(&migrated().await).await;
+    }
+
+    #[tokio::test]
+    async fn idempotency_keys_replay_refuse_and_remember_failures() {
+        contract::idempotency_keys_replay_refuse_and_remember_failures(&migrated().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_debits_never_overdraw() {
+        contract::concurrent_debits_never_overdraw(Arc::new(migrated().await)).await;
+    }
+}

@@ -3,6 +3,7 @@
 
 mod identity;
 mod lease;
+mod ledger;
 mod migrations;
 mod store;
 

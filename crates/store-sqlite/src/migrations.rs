@@ -8,6 +8,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "leases", include_str!("../migrations/0001_leases.sql")),
     (2, "identity", include_str!("../migrations/0002_identity.sql")),
+    (3, "ledger", include_str!("../migrations/0003_ledger.sql")),
 ];
 
 pub(crate) fn migrator() -> Migrator {

@@ -41,3 +41,39 @@ async fn the_database_file_uses_wal() {
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(store.pool()).await.unwrap();
     assert_eq!(mode, "wal");
 }
+
+mod ledger {
+    use super::*;
+    use pb_testkit::contracts::ledger as contract;
+    use std::sync::Arc;
+
+    async fn migrated() -> (SqliteStore, TempDir) {
+        let (store, dir) = fresh().await;
+        pb_domain::Store::migrate(&store).await.unwrap();
+        (store, dir)
+    }
+
+    #[tokio::test]
+    async fn transfers_move_money_and_verify() {
+        let (s, _d) = migrated().await;
+        contract::transfers_move_money_and_verify(&s).await;
+    }
+
+    #[tokio::test]
+    async fn holds_post_void_once_and_expire() {
+        let (s, _d) = migrated().await;
+        contract::holds_post_void_once_and_expire(&s).await;
+    }
+
+    #[tokio::test]
+    async fn idempotency_keys_replay_refuse_and_remember_failures() {
+        let (s, _d) = migrated().await;
+        contract::idempotency_keys_replay_refuse_and_remember_failures(&s).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_debits_never_overdraw() {
+        let (s, _d) = migrated().await;
+        contract::concurrent_debits_never_overdraw(Arc::new(s)).await;
+    }
+}

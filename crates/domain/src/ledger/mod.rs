@@ -5,6 +5,7 @@
 pub mod account;
 pub mod amount;
 pub mod asset;
+pub mod batch;
 pub mod engine;
 pub mod hash;
 pub mod store;

@@ -47,7 +47,7 @@ pub enum Created<T> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CloseOutcome {
-    Closed(Account),
+    Closed(Box<Account>),
     /// Only an account at zero, with nothing pending, can close.
     NotEmpty,
     AlreadyClosed,

@@ -2,4 +2,5 @@
 //! these against its implementation, so SQLite, PostgreSQL, Redis and in-process agree.
 
 pub mod cache;
+pub mod ledger;
 pub mod store;

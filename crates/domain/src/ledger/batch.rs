@@ -1,0 +1,165 @@
+//! One batch, one transaction (ledger.md, "Performance physics"): claim idempotency keys,
+//! lock every account involved in id order, let the engine decide each transfer, then write
+//! transfers (hash-chained), counters, and the outcome under each key, before one commit.
+//! Stores implement `LedgerTx` with their SQL; the sequence lives here, once.
+
+use super::account::{Account, AccountId};
+use super::engine::{Accounts, PendingState, PendingTransfer, Pendings, execute};
+use super::hash::chain;
+use super::store::{ChainedTransfer, Command, CommandOutcome, Idempotency, Results};
+use super::transfer::{Transfer, TransferId};
+use crate::store::StoreError;
+use async_trait::async_trait;
+use std::collections::{BTreeSet, HashMap};
+
+/// The steps of a batch inside one database transaction.
+#[async_trait]
+pub trait LedgerTx: Send {
+    /// Inserts the claims that are new. For each claim, in order: `None` if it is now ours,
+    /// or the stored (fingerprint, outcome) of an earlier request with the same key. A claim
+    /// being written by a concurrent transaction is waited for.
+    async fn claim_keys(
+        &mut self,
+        claims: &[Idempotency],
+        now_ms: i64,
+    ) -> Result<Vec<Option<(Vec<u8>, String)>>, StoreError>;
+    async fn transfers_by_id(&mut self, ids: &[TransferId]) -> Result<Vec<Transfer>, StoreError>;
+    /// Locks and returns the accounts that exist among `ids` (given sorted), in id order.
+    async fn lock_accounts(&mut self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError>;
+    /// Of these pending transfers, those already resolved: (id, true if posted, false if voided).
+    async fn resolutions(&mut self, pending_ids: &[TransferId]) -> Result<Vec<(TransferId, bool)>, StoreError>;
+    /// The chain's head (last seq and hash), locked until commit.
+    async fn lock_head(&mut self) -> Result<(i64, [u8; 32]), StoreError>;
+    async fn write(
+        &mut self,
+        transfers: &[ChainedTransfer],
+        accounts: &[Account],
+        head: (i64, [u8; 32]),
+        outcomes: &[(Idempotency, String)],
+    ) -> Result<(), StoreError>;
+}
+
+fn encode(results: &Results) -> String {
+    serde_json::to_string(results).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn decode(outcome: &str) -> Result<Results, StoreError> {
+    serde_json::from_str(outcome).map_err(|e| StoreError::Other(format!("stored idempotent outcome unreadable: {e}")))
+}
+
+pub async fn execute_batch(
+    tx: &mut dyn LedgerTx,
+    commands: Vec<Command>,
+    now_ms: i64,
+) -> Result<Vec<CommandOutcome>, StoreError> {
+    let mut outcomes: Vec<Option<CommandOutcome>> = vec![None; commands.len()];
+
+    // 1. Keys: the first use of a key in this batch claims it; later uses replay or conflict.
+    let mut first_use: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut duplicates: Vec<(usize, usize)> = Vec::new();
+    let mut claim_of: Vec<(Idempotency, usize)> = Vec::new();
+    for (i, c) in commands.iter().enumerate() {
+        if let Some(k) = &c.idempotency {
+            match first_use.get(&(k.owner.as_str(), k.key.as_str())) {
+                Some(&first) => duplicates.push((i, first)),
+                None => {
+                    first_use.insert((&k.owner, &k.key), i);
+                    claim_of.push((k.clone(), i));
+                }
+            }
+        }
+    }
+    // Sorted so concurrent batches take key locks in the same order (no deadlock).
+    claim_of.sort_by(|a, b| (&a.0.owner, &a.0.key).cmp(&(&b.0.owner, &b.0.key)));
+    let claims: Vec<Idempotency> = claim_of.iter().map(|(k, _)| k.clone()).collect();
+    let existing = tx.claim_keys(&claims, now_ms).await?;
+    for ((claim, i), prior) in claim_of.iter().zip(existing) {
+        if let Some((fingerprint, outcome)) = prior {
+            outcomes[*i] = Some(if fingerprint == claim.fingerprint {
+                CommandOutcome::Replayed(decode(&outcome)?)
+            } else {
+                CommandOutcome::KeyReused
+            });
+        }
+    }
+    let active: Vec<usize> =
+        (0..commands.len()).filter(|i| outcomes[*i].is_none() && !duplicates.iter().any(|(d, _)| d == i)).collect();
+
+    // 2. Load what the engine needs, locking accounts in id order.
+    let pending_ids: Vec<TransferId> = active
+        .iter()
+        .flat_map(|i| commands[*i].requests.iter().filter_map(|r| r.pending_id))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let pending_rows = if pending_ids.is_empty() { Vec::new() } else { tx.transfers_by_id(&pending_ids).await? };
+    let mut account_ids: BTreeSet<AccountId> = BTreeSet::new();
+    for i in &active {
+        for r in &commands[*i].requests {
+            if r.pending_id.is_none() {
+                account_ids.insert(r.debit_account_id);
+                account_ids.insert(r.credit_account_id);
+            }
+        }
+    }
+    for t in &pending_rows {
+        account_ids.insert(t.debit_account_id);
+        account_ids.insert(t.credit_account_id);
+    }
+    let ids: Vec<AccountId> = account_ids.into_iter().collect();
+    let loaded = if ids.is_empty() { Vec::new() } else { tx.lock_accounts(&ids).await? };
+    let before: HashMap<AccountId, Account> = loaded.iter().map(|a| (a.id, a.clone())).collect();
+    let mut accounts: Accounts = loaded.into_iter().map(|a| (a.id, a)).collect();
+    // Resolution state is read after the account locks: a concurrent batch resolving the same
+    // hold holds the same accounts, so by now its resolution is committed and visible.
+    let found: Vec<TransferId> = pending_rows.iter().filter(|t| t.flags.pending).map(|t| t.id).collect();
+    let resolved: HashMap<TransferId, bool> =
+        if found.is_empty() { HashMap::new() } else { tx.resolutions(&found).await?.into_iter().collect() };
+    let mut pending: Pendings = pending_rows
+        .into_iter()
+        .map(|t| {
+            let state = match resolved.get(&t.id) {
+                Some(true) => PendingState::Posted,
+                Some(false) => PendingState::Voided,
+                None => PendingState::Pending,
+            };
+            (t.id, PendingTransfer { transfer: t, state })
+        })
+        .collect();
+
+    // 3. Decide, in order.
+    let (mut seq, mut hash) = tx.lock_head().await?;
+    let mut written: Vec<ChainedTransfer> = Vec::new();
+    let mut stored_outcomes: Vec<(Idempotency, String)> = Vec::new();
+    for i in active {
+        let results = execute(&mut accounts, &mut pending, &commands[i].requests, now_ms);
+        for t in results.iter().flatten() {
+            seq += 1;
+            let next = chain(&hash, t);
+            written.push(ChainedTransfer { seq, transfer: t.clone(), prev_hash: hash.to_vec(), hash: next.to_vec() });
+            hash = next;
+        }
+        if let Some(k) = &commands[i].idempotency {
+            stored_outcomes.push((k.clone(), encode(&results)));
+        }
+        outcomes[i] = Some(CommandOutcome::Executed(results));
+    }
+    for (dup, first) in duplicates {
+        let same = commands[dup].idempotency.as_ref().map(|k| &k.fingerprint)
+            == commands[first].idempotency.as_ref().map(|k| &k.fingerprint);
+        outcomes[dup] = Some(match (&outcomes[first], same) {
+            (Some(CommandOutcome::Executed(r) | CommandOutcome::Replayed(r)), true) => {
+                CommandOutcome::Replayed(r.clone())
+            }
+            _ => CommandOutcome::KeyReused,
+        });
+    }
+
+    // 4. Write, for the caller's single commit.
+    let changed: Vec<Account> =
+        accounts.into_values().filter(|a| before.get(&a.id).is_some_and(|b| b.balances != a.balances)).collect();
+    if !written.is_empty() || !stored_outcomes.is_empty() {
+        tx.write(&written, &changed, (seq, hash), &stored_outcomes).await?;
+    }
+    Ok(outcomes.into_iter().map(|o| o.unwrap_or(CommandOutcome::KeyReused)).collect())
+}

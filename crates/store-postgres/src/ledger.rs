@@ -1,0 +1,525 @@
+//! Ledger storage on PostgreSQL: set-based statements (UNNEST arrays), accounts locked with
+//! `SELECT … ORDER BY id FOR UPDATE` under READ COMMITTED, one commit per batch (ledger.md).
+
+use crate::PgStore;
+use async_trait::async_trait;
+use pb_domain::StoreError;
+use pb_domain::ledger::account::{Account, AccountFlags, AccountId, Balances};
+use pb_domain::ledger::asset::AssetCode;
+use pb_domain::ledger::batch::{LedgerTx, execute_batch};
+use pb_domain::ledger::engine::PendingState;
+use pb_domain::ledger::store::*;
+use pb_domain::ledger::transfer::{Transfer, TransferFlags, TransferId};
+use pb_store_sql::store_error;
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, Row, Transaction};
+
+const ACCOUNT_COLUMNS: &str = "id, asset, owner_id, code, name, parent_id, flags, debits_pending::text AS dp, \
+    debits_posted::text AS dq, credits_pending::text AS cp, credits_posted::text AS cq, created_at";
+const TRANSFER_COLUMNS: &str = "seq, id, debit_account_id, credit_account_id, amount::text AS amount, asset, code, flags, \
+    pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after, created_at, prev_hash, hash";
+
+fn corrupt(what: &str) -> sqlx::Error {
+    sqlx::Error::Protocol(format!("unreadable {what}"))
+}
+
+fn u128_col(r: &PgRow, col: &str) -> Result<u128, sqlx::Error> {
+    let s: String = r.try_get(col)?;
+    s.parse().map_err(|_| corrupt(col))
+}
+
+fn i128_opt(r: &PgRow, col: &str) -> Result<Option<i128>, sqlx::Error> {
+    let s: Option<String> = r.try_get(col)?;
+    s.map(|s| s.parse().map_err(|_| corrupt(col))).transpose()
+}
+
+pub(crate) fn account(r: &PgRow) -> Result<Account, sqlx::Error> {
+    let asset: String = r.try_get("asset")?;
+    Ok(Account {
+        id: AccountId(r.try_get("id")?),
+        asset: AssetCode::parse(&asset).ok_or_else(|| corrupt("asset"))?,
+        owner: r.try_get("owner_id")?,
+        code: r.try_get("code")?,
+        name: r.try_get("name")?,
+        parent_id: r.try_get::<Option<uuid::Uuid>, _>("parent_id")?.map(AccountId),
+        flags: AccountFlags::from_bits(r.try_get("flags")?),
+        balances: Balances {
+            debits_pending: u128_col(r, "dp")?,
+            debits_posted: u128_col(r, "dq")?,
+            credits_pending: u128_col(r, "cp")?,
+            credits_posted: u128_col(r, "cq")?,
+        },
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+pub(crate) fn chained(r: &PgRow) -> Result<ChainedTransfer, sqlx::Error> {
+    let metadata: String = r.try_get("metadata")?;
+    Ok(ChainedTransfer {
+        seq: r.try_get("seq")?,
+        transfer: Transfer {
+            id: TransferId(r.try_get("id")?),
+            debit_account_id: AccountId(r.try_get("debit_account_id")?),
+            credit_account_id: AccountId(r.try_get("credit_account_id")?),
+            amount: u128_col(r, "amount")?,
+            asset: r.try_get("asset")?,
+            code: r.try_get("code")?,
+            flags: TransferFlags::from_bits(r.try_get("flags")?),
+            pending_id: r.try_get::<Option<uuid::Uuid>, _>("pending_id")?.map(TransferId),
+            expires_at: r.try_get("expires_at")?,
+            description: r.try_get("description")?,
+            metadata: serde_json::from_str(&metadata).map_err(|_| corrupt("metadata"))?,
+            debit_balance_after: i128_opt(r, "debit_balance_after")?,
+            credit_balance_after: i128_opt(r, "credit_balance_after")?,
+            created_at: r.try_get("created_at")?,
+        },
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+fn sql(s: String) -> sqlx::AssertSqlSafe<String> {
+    // Only the constant column lists above are formatted in; values are always bound.
+    sqlx::AssertSqlSafe(s)
+}
+
+struct PgLedgerTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+#[async_trait]
+impl LedgerTx for PgLedgerTx {
+    async fn claim_keys(
+        &mut self,
+        claims: &[Idempotency],
+        now_ms: i64,
+    ) -> Result<Vec<Option<(Vec<u8>, String)>>, StoreError> {
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
+        let owners: Vec<&str> = claims.iter().map(|c| c.owner.as_str()).collect();
+        let keys: Vec<&str> = claims.iter().map(|c| c.key.as_str()).collect();
+        let prints: Vec<Vec<u8>> = claims.iter().map(|c| c.fingerprint.clone()).collect();
+        // ON CONFLICT waits for a concurrent transaction inserting the same key to finish.
+        let inserted: Vec<(String, String)> = sqlx::query_as(
+            "INSERT INTO idempotency_keys (owner_id, key, fingerprint, outcome, created_at)
+             SELECT o, k, f, '', $4 FROM UNNEST($1::text[], $2::text[], $3::bytea[]) AS c(o, k, f)
+             ON CONFLICT (owner_id, key) DO NOTHING RETURNING owner_id, key",
+        )
+        .bind(&owners)
+        .bind(&keys)
+        .bind(&prints)
+        .bind(now_ms)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(store_error)?;
+        if inserted.len() == claims.len() {
+            return Ok(vec![None; claims.len()]);
+        }
+        let existing: Vec<(String, String, Vec<u8>, String)> = sqlx::query_as(
+            "SELECT owner_id, key, fingerprint, outcome FROM idempotency_keys
+             WHERE (owner_id, key) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))",
+        )
+        .bind(&owners)
+        .bind(&keys)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(store_error)?;
+        Ok(claims
+            .iter()
+            .map(|c| {
+                if inserted.iter().any(|(o, k)| *o == c.owner && *k == c.key) {
+                    None
+                } else {
+                    existing
+                        .iter()
+                        .find(|(o, k, _, _)| *o == c.owner && *k == c.key)
+                        .map(|(_, _, f, out)| (f.clone(), out.clone()))
+                }
+            })
+            .collect())
+    }
+
+    async fn transfers_by_id(&mut self, ids: &[TransferId]) -> Result<Vec<Transfer>, StoreError> {
+        let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.0).collect();
+        let rows = sqlx::query(sql(format!("SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id = ANY($1)")))
+            .bind(&ids)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(store_error)?;
+        rows.iter().map(|r| chained(r).map(|c| c.transfer)).collect::<Result<_, _>>().map_err(store_error)
+    }
+
+    async fn lock_accounts(&mut self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
+        let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.0).collect();
+        let rows = sqlx::query(sql(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+        )))
+        .bind(&ids)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(account).collect::<Result<_, _>>().map_err(store_error)
+    }
+
+    async fn resolutions(&mut self, pending_ids: &[TransferId]) -> Result<Vec<(TransferId, bool)>, StoreError> {
+        let ids: Vec<uuid::Uuid> = pending_ids.iter().map(|i| i.0).collect();
+        let rows: Vec<(uuid::Uuid, i64)> =
+            sqlx::query_as("SELECT pending_id, flags FROM ledger_transfers WHERE pending_id = ANY($1)")
+                .bind(&ids)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(store_error)?;
+        Ok(rows.into_iter().map(|(id, flags)| (TransferId(id), TransferFlags::from_bits(flags).post_pending)).collect())
+    }
+
+    async fn lock_head(&mut self) -> Result<(i64, [u8; 32]), StoreError> {
+        let (seq, hash): (i64, Vec<u8>) = sqlx::query_as("SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE")
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(store_error)?;
+        Ok((seq, hash.try_into().map_err(|_| StoreError::Other("ledger head hash is not 32 bytes".into()))?))
+    }
+
+    async fn write(
+        &mut self,
+        transfers: &[ChainedTransfer],
+        accounts: &[Account],
+        head: (i64, [u8; 32]),
+        outcomes: &[(Idempotency, String)],
+    ) -> Result<(), StoreError> {
+        if !transfers.is_empty() {
+            let t = |f: fn(&ChainedTransfer) -> String| transfers.iter().map(f).collect::<Vec<String>>();
+            let seqs: Vec<i64> = transfers.iter().map(|c| c.seq).collect();
+            let ids: Vec<uuid::Uuid> = transfers.iter().map(|c| c.transfer.id.0).collect();
+            let debits: Vec<uuid::Uuid> = transfers.iter().map(|c| c.transfer.debit_account_id.0).collect();
+            let credits: Vec<uuid::Uuid> = transfers.iter().map(|c| c.transfer.credit_account_id.0).collect();
+            let flags: Vec<i64> = transfers.iter().map(|c| c.transfer.flags.bits()).collect();
+            let pendings: Vec<Option<uuid::Uuid>> =
+                transfers.iter().map(|c| c.transfer.pending_id.map(|p| p.0)).collect();
+            let expires: Vec<Option<i64>> = transfers.iter().map(|c| c.transfer.expires_at).collect();
+            let descriptions: Vec<Option<String>> = transfers.iter().map(|c| c.transfer.description.clone()).collect();
+            let dba: Vec<Option<String>> =
+                transfers.iter().map(|c| c.transfer.debit_balance_after.map(|b| b.to_string())).collect();
+            let cba: Vec<Option<String>> =
+                transfers.iter().map(|c| c.transfer.credit_balance_after.map(|b| b.to_string())).collect();
+            let created: Vec<i64> = transfers.iter().map(|c| c.transfer.created_at).collect();
+            let prevs: Vec<Vec<u8>> = transfers.iter().map(|c| c.prev_hash.clone()).collect();
+            let hashes: Vec<Vec<u8>> = transfers.iter().map(|c| c.hash.clone()).collect();
+            sqlx::query(
+                "INSERT INTO ledger_transfers (seq, id, debit_account_id, credit_account_id, amount, asset, code, flags,
+                     pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after, created_at,
+                     prev_hash, hash)
+                 SELECT seq, id, d, c, a::numeric, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h
+                 FROM UNNEST($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+                     $9::uuid[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bigint[], $16::bytea[], $17::bytea[])
+                 AS x(seq, id, d, c, a, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h)",
+            )
+            .bind(&seqs)
+            .bind(&ids)
+            .bind(&debits)
+            .bind(&credits)
+            .bind(t(|c| c.transfer.amount.to_string()))
+            .bind(t(|c| c.transfer.asset.clone()))
+            .bind(t(|c| c.transfer.code.clone()))
+            .bind(&flags)
+            .bind(&pendings)
+            .bind(&expires)
+            .bind(&descriptions)
+            .bind(t(|c| serde_json::to_string(&c.transfer.metadata).unwrap_or_else(|_| "{}".into())))
+            .bind(&dba)
+            .bind(&cba)
+            .bind(&created)
+            .bind(&prevs)
+            .bind(&hashes)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(store_error)?;
+        }
+        if !accounts.is_empty() {
+            let a =
+                |f: fn(&Balances) -> u128| accounts.iter().map(|x| f(&x.balances).to_string()).collect::<Vec<String>>();
+            let ids: Vec<uuid::Uuid> = accounts.iter().map(|x| x.id.0).collect();
+            sqlx::query(
+                "UPDATE ledger_accounts AS t SET debits_pending = v.dp::numeric, debits_posted = v.dq::numeric,
+                     credits_pending = v.cp::numeric, credits_posted = v.cq::numeric
+                 FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS v(id, dp, dq, cp, cq)
+                 WHERE t.id = v.id",
+            )
+            .bind(&ids)
+            .bind(a(|b| b.debits_pending))
+            .bind(a(|b| b.debits_posted))
+            .bind(a(|b| b.credits_pending))
+            .bind(a(|b| b.credits_posted))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(store_error)?;
+        }
+        sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(head.0)
+            .bind(head.1.to_vec())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(store_error)?;
+        if !outcomes.is_empty() {
+            let owners: Vec<&str> = outcomes.iter().map(|(k, _)| k.owner.as_str()).collect();
+            let keys: Vec<&str> = outcomes.iter().map(|(k, _)| k.key.as_str()).collect();
+            let bodies: Vec<&str> = outcomes.iter().map(|(_, o)| o.as_str()).collect();
+            sqlx::query(
+                "UPDATE idempotency_keys AS t SET outcome = v.o FROM UNNEST($1::text[], $2::text[], $3::text[]) AS v(w, k, o)
+                 WHERE t.owner_id = v.w AND t.key = v.k",
+            )
+            .bind(&owners)
+            .bind(&keys)
+            .bind(&bodies)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(store_error)?;
+        }
+        Ok(())
+    }
+}
+
+async fn insert_account(tx: &mut Transaction<'static, Postgres>, a: &Account) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO ledger_accounts (id, asset, owner_id, code, name, parent_id, flags, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+    )
+    .bind(a.id.0)
+    .bind(a.asset.as_str())
+    .bind(&a.owner)
+    .bind(&a.code)
+    .bind(&a.name)
+    .bind(a.parent_id.map(|p| p.0))
+    .bind(a.flags.bits())
+    .bind(a.created_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[async_trait]
+impl LedgerStore for PgStore {
+    async fn create_account(
+        &self,
+        account: Account,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Created<Account>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let mut ltx = PgLedgerTx { tx };
+        if let Some(k) = &idempotency {
+            let prior = ltx.claim_keys(std::slice::from_ref(k), account.created_at).await?;
+            if let Some(Some((fingerprint, outcome))) = prior.into_iter().next() {
+                if fingerprint != k.fingerprint {
+                    return Ok(Created::KeyReused);
+                }
+                let id: AccountId = serde_json::from_str(&outcome).map_err(|e| StoreError::Other(e.to_string()))?;
+                let found =
+                    self.account(id).await?.ok_or_else(|| StoreError::Other("replayed account missing".into()))?;
+                return Ok(Created::Replayed(found));
+            }
+        }
+        tx = ltx.tx;
+        insert_account(&mut tx, &account).await.map_err(store_error)?;
+        if let Some(k) = &idempotency {
+            sqlx::query("UPDATE idempotency_keys SET outcome = $3 WHERE owner_id = $1 AND key = $2")
+                .bind(&k.owner)
+                .bind(&k.key)
+                .bind(serde_json::to_string(&account.id).unwrap_or_default())
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        }
+        tx.commit().await.map_err(store_error)?;
+        Ok(Created::New(account))
+    }
+
+    async fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        let row = sqlx::query(sql(format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = $1")))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(account).transpose().map_err(store_error)
+    }
+
+    async fn accounts_of(
+        &self,
+        owners: &[String],
+        starting_after: Option<AccountId>,
+        limit: u32,
+    ) -> Result<Vec<Account>, StoreError> {
+        let rows = sqlx::query(sql(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE owner_id = ANY($1) AND ($2::uuid IS NULL OR id > $2)
+             ORDER BY id LIMIT $3"
+        )))
+        .bind(owners)
+        .bind(starting_after.map(|a| a.0))
+        .bind(i64::from(limit))
+        .fetch_all(self.read_pool())
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(account).collect::<Result<_, _>>().map_err(store_error)
+    }
+
+    async fn system_account(&self, code: &str, asset: &AssetCode, now_ms: i64) -> Result<Account, StoreError> {
+        let find = || async {
+            let row = sqlx::query(sql(format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE owner_id = 'bank' AND code = $1 AND asset = $2"
+            )))
+            .bind(code)
+            .bind(asset.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+            row.as_ref().map(account).transpose().map_err(store_error)
+        };
+        if let Some(a) = find().await? {
+            return Ok(a);
+        }
+        let new = Account {
+            id: AccountId::new(),
+            asset: asset.clone(),
+            owner: "bank".into(),
+            code: code.into(),
+            name: format!("Bank {code} {asset}"),
+            parent_id: None,
+            flags: AccountFlags::default(),
+            balances: Balances::default(),
+            created_at: now_ms,
+        };
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        // Two instances racing here: the partial unique index lets one win; both then read it.
+        let _ = sqlx::query(
+            "INSERT INTO ledger_accounts (id, asset, owner_id, code, name, flags, created_at)
+             VALUES ($1, $2, 'bank', $3, $4, 0, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(new.id.0)
+        .bind(asset.as_str())
+        .bind(code)
+        .bind(&new.name)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        find().await?.ok_or_else(|| StoreError::Other("system account missing after insert".into()))
+    }
+
+    async fn close_account(&self, id: AccountId) -> Result<CloseOutcome, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let row = sqlx::query(sql(format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = $1 FOR UPDATE")))
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        let Some(mut a) = row.as_ref().map(account).transpose().map_err(store_error)? else {
+            return Ok(CloseOutcome::NotFound);
+        };
+        if a.flags.closed {
+            return Ok(CloseOutcome::AlreadyClosed);
+        }
+        let b = a.balances;
+        if b.debits_posted != b.credits_posted || b.debits_pending != 0 || b.credits_pending != 0 {
+            return Ok(CloseOutcome::NotEmpty);
+        }
+        a.flags.closed = true;
+        sqlx::query("UPDATE ledger_accounts SET flags = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(a.flags.bits())
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(CloseOutcome::Closed(Box::new(a)))
+    }
+
+    async fn execute(&self, commands: Vec<Command>, now_ms: i64) -> Result<Vec<CommandOutcome>, StoreError> {
+        let tx = self.pool.begin().await.map_err(store_error)?;
+        let mut ltx = PgLedgerTx { tx };
+        let outcomes = execute_batch(&mut ltx, commands, now_ms).await?;
+        ltx.tx.commit().await.map_err(store_error)?;
+        Ok(outcomes)
+    }
+
+    async fn transfer(&self, id: TransferId) -> Result<Option<(Transfer, Option<PendingState>)>, StoreError> {
+        let row = sqlx::query(sql(format!(
+            "SELECT {TRANSFER_COLUMNS}, (SELECT r.flags FROM ledger_transfers r WHERE r.pending_id = t.id) AS resolution
+             FROM ledger_transfers t WHERE id = $1"
+        )))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let t = chained(&row).map_err(store_error)?.transfer;
+        let resolution: Option<i64> = row.try_get("resolution").map_err(store_error)?;
+        let state = t.flags.pending.then(|| match resolution.map(TransferFlags::from_bits) {
+            Some(f) if f.post_pending => PendingState::Posted,
+            Some(_) => PendingState::Voided,
+            None => PendingState::Pending,
+        });
+        Ok(Some((t, state)))
+    }
+
+    async fn account_transfers(
+        &self,
+        id: AccountId,
+        starting_after: Option<TransferId>,
+        limit: u32,
+    ) -> Result<Vec<Transfer>, StoreError> {
+        let rows = sqlx::query(sql(format!(
+            "WITH cursor AS (SELECT seq FROM ledger_transfers WHERE id = $2)
+             SELECT {TRANSFER_COLUMNS} FROM (
+                 (SELECT * FROM ledger_transfers WHERE debit_account_id = $1
+                    AND ($2::uuid IS NULL OR seq < (SELECT seq FROM cursor)) ORDER BY seq DESC LIMIT $3)
+                 UNION ALL
+                 (SELECT * FROM ledger_transfers WHERE credit_account_id = $1
+                    AND ($2::uuid IS NULL OR seq < (SELECT seq FROM cursor)) ORDER BY seq DESC LIMIT $3)
+             ) AS t ORDER BY seq DESC LIMIT $3"
+        )))
+        .bind(id.0)
+        .bind(starting_after.map(|t| t.0))
+        .bind(i64::from(limit))
+        .fetch_all(self.read_pool())
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(|r| chained(r).map(|c| c.transfer)).collect::<Result<_, _>>().map_err(store_error)
+    }
+
+    async fn expired_pending(&self, now_ms: i64, limit: u32) -> Result<Vec<TransferId>, StoreError> {
+        let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
+            "SELECT t.id FROM ledger_transfers t WHERE t.expires_at IS NOT NULL AND t.expires_at <= $1
+               AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = t.id)
+             ORDER BY t.expires_at LIMIT $2",
+        )
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(ids.into_iter().map(TransferId).collect())
+    }
+
+    async fn verification_data(&self) -> Result<(Vec<Account>, Vec<ChainedTransfer>), StoreError> {
+        // One repeatable-read snapshot, so accounts and journal agree with each other.
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        let accounts = sqlx::query(sql(format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts ORDER BY id")))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        let transfers = sqlx::query(sql(format!("SELECT {TRANSFER_COLUMNS} FROM ledger_transfers ORDER BY seq")))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        Ok((
+            accounts.iter().map(account).collect::<Result<_, _>>().map_err(store_error)?,
+            transfers.iter().map(chained).collect::<Result<_, _>>().map_err(store_error)?,
+        ))
+    }
+}

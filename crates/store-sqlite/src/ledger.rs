@@ -1,0 +1,475 @@
+//! Ledger storage on SQLite: the embedded default's single writer. `BEGIN IMMEDIATE` takes the
+//! write lock at the start of each batch, so the balance check and the debit are one step.
+
+use crate::SqliteStore;
+use async_trait::async_trait;
+use pb_domain::StoreError;
+use pb_domain::ledger::account::{Account, AccountFlags, AccountId, Balances};
+use pb_domain::ledger::asset::AssetCode;
+use pb_domain::ledger::batch::{LedgerTx, execute_batch};
+use pb_domain::ledger::engine::PendingState;
+use pb_domain::ledger::store::*;
+use pb_domain::ledger::transfer::{Transfer, TransferFlags, TransferId};
+use pb_store_sql::store_error;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+const ACCOUNT_COLUMNS: &str = "id, asset, owner_id, code, name, parent_id, flags, debits_pending AS dp, \
+    debits_posted AS dq, credits_pending AS cp, credits_posted AS cq, created_at";
+const TRANSFER_COLUMNS: &str = "seq, id, debit_account_id, credit_account_id, amount, asset, code, flags, \
+    pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after, created_at, prev_hash, hash";
+
+fn corrupt(what: &str) -> sqlx::Error {
+    sqlx::Error::Protocol(format!("unreadable {what}"))
+}
+
+fn parse<T: std::str::FromStr>(r: &SqliteRow, col: &str) -> Result<T, sqlx::Error> {
+    let s: String = r.try_get(col)?;
+    s.parse().map_err(|_| corrupt(col))
+}
+
+fn parse_opt<T: std::str::FromStr>(r: &SqliteRow, col: &str) -> Result<Option<T>, sqlx::Error> {
+    let s: Option<String> = r.try_get(col)?;
+    s.map(|s| s.parse().map_err(|_| corrupt(col))).transpose()
+}
+
+fn account(r: &SqliteRow) -> Result<Account, sqlx::Error> {
+    let asset: String = r.try_get("asset")?;
+    Ok(Account {
+        id: AccountId(parse(r, "id")?),
+        asset: AssetCode::parse(&asset).ok_or_else(|| corrupt("asset"))?,
+        owner: r.try_get("owner_id")?,
+        code: r.try_get("code")?,
+        name: r.try_get("name")?,
+        parent_id: parse_opt(r, "parent_id")?.map(AccountId),
+        flags: AccountFlags::from_bits(r.try_get("flags")?),
+        balances: Balances {
+            debits_pending: parse(r, "dp")?,
+            debits_posted: parse(r, "dq")?,
+            credits_pending: parse(r, "cp")?,
+            credits_posted: parse(r, "cq")?,
+        },
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn chained(r: &SqliteRow) -> Result<ChainedTransfer, sqlx::Error> {
+    let metadata: String = r.try_get("metadata")?;
+    Ok(ChainedTransfer {
+        seq: r.try_get("seq")?,
+        transfer: Transfer {
+            id: TransferId(parse(r, "id")?),
+            debit_account_id: AccountId(parse(r, "debit_account_id")?),
+            credit_account_id: AccountId(parse(r, "credit_account_id")?),
+            amount: parse(r, "amount")?,
+            asset: r.try_get("asset")?,
+            code: r.try_get("code")?,
+            flags: TransferFlags::from_bits(r.try_get("flags")?),
+            pending_id: parse_opt(r, "pending_id")?.map(TransferId),
+            expires_at: r.try_get("expires_at")?,
+            description: r.try_get("description")?,
+            metadata: serde_json::from_str(&metadata).map_err(|_| corrupt("metadata"))?,
+            debit_balance_after: parse_opt(r, "debit_balance_after")?,
+            credit_balance_after: parse_opt(r, "credit_balance_after")?,
+            created_at: r.try_get("created_at")?,
+        },
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+fn sql(s: String) -> sqlx::AssertSqlSafe<String> {
+    // Only constant column lists and `$n` placeholders are formatted in; values are bound.
+    sqlx::AssertSqlSafe(s)
+}
+
+fn placeholders(n: usize) -> String {
+    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+struct SqliteLedgerTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl LedgerTx for SqliteLedgerTx {
+    async fn claim_keys(
+        &mut self,
+        claims: &[Idempotency],
+        now_ms: i64,
+    ) -> Result<Vec<Option<(Vec<u8>, String)>>, StoreError> {
+        let mut out = Vec::with_capacity(claims.len());
+        for c in claims {
+            let existing: Option<(Vec<u8>, String)> =
+                sqlx::query_as("SELECT fingerprint, outcome FROM idempotency_keys WHERE owner_id = $1 AND key = $2")
+                    .bind(&c.owner)
+                    .bind(&c.key)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(store_error)?;
+            if existing.is_none() {
+                sqlx::query("INSERT INTO idempotency_keys (owner_id, key, fingerprint, outcome, created_at) VALUES ($1, $2, $3, '', $4)")
+                    .bind(&c.owner)
+                    .bind(&c.key)
+                    .bind(&c.fingerprint)
+                    .bind(now_ms)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(store_error)?;
+            }
+            out.push(existing);
+        }
+        Ok(out)
+    }
+
+    async fn transfers_by_id(&mut self, ids: &[TransferId]) -> Result<Vec<Transfer>, StoreError> {
+        let mut q = sqlx::query(sql(format!(
+            "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id IN ({})",
+            placeholders(ids.len())
+        )));
+        for id in ids {
+            q = q.bind(id.0.to_string());
+        }
+        let rows = q.fetch_all(&mut *self.tx).await.map_err(store_error)?;
+        rows.iter().map(|r| chained(r).map(|c| c.transfer)).collect::<Result<_, _>>().map_err(store_error)
+    }
+
+    async fn lock_accounts(&mut self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
+        // The IMMEDIATE transaction already holds the database's write lock.
+        let mut q = sqlx::query(sql(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id IN ({}) ORDER BY id",
+            placeholders(ids.len())
+        )));
+        for id in ids {
+            q = q.bind(id.0.to_string());
+        }
+        let rows = q.fetch_all(&mut *self.tx).await.map_err(store_error)?;
+        rows.iter().map(account).collect::<Result<_, _>>().map_err(store_error)
+    }
+
+    async fn resolutions(&mut self, pending_ids: &[TransferId]) -> Result<Vec<(TransferId, bool)>, StoreError> {
+        let mut q = sqlx::query_as::<_, (String, i64)>(sql(format!(
+            "SELECT pending_id, flags FROM ledger_transfers WHERE pending_id IN ({})",
+            placeholders(pending_ids.len())
+        )));
+        for id in pending_ids {
+            q = q.bind(id.0.to_string());
+        }
+        let rows = q.fetch_all(&mut *self.tx).await.map_err(store_error)?;
+        rows.into_iter()
+            .map(|(id, flags)| {
+                let id = id.parse().map_err(|_| StoreError::Other("unreadable pending_id".into()))?;
+                Ok((TransferId(id), TransferFlags::from_bits(flags).post_pending))
+            })
+            .collect()
+    }
+
+    async fn lock_head(&mut self) -> Result<(i64, [u8; 32]), StoreError> {
+        let (seq, hash): (i64, Vec<u8>) = sqlx::query_as("SELECT seq, hash FROM ledger_head WHERE id = 1")
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(store_error)?;
+        Ok((seq, hash.try_into().map_err(|_| StoreError::Other("ledger head hash is not 32 bytes".into()))?))
+    }
+
+    async fn write(
+        &mut self,
+        transfers: &[ChainedTransfer],
+        accounts: &[Account],
+        head: (i64, [u8; 32]),
+        outcomes: &[(Idempotency, String)],
+    ) -> Result<(), StoreError> {
+        for c in transfers {
+            let t = &c.transfer;
+            sqlx::query(
+                "INSERT INTO ledger_transfers (seq, id, debit_account_id, credit_account_id, amount, asset, code, flags,
+                     pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after, created_at,
+                     prev_hash, hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            )
+            .bind(c.seq)
+            .bind(t.id.0.to_string())
+            .bind(t.debit_account_id.0.to_string())
+            .bind(t.credit_account_id.0.to_string())
+            .bind(t.amount.to_string())
+            .bind(&t.asset)
+            .bind(&t.code)
+            .bind(t.flags.bits())
+            .bind(t.pending_id.map(|p| p.0.to_string()))
+            .bind(t.expires_at)
+            .bind(&t.description)
+            .bind(serde_json::to_string(&t.metadata).unwrap_or_else(|_| "{}".into()))
+            .bind(t.debit_balance_after.map(|b| b.to_string()))
+            .bind(t.credit_balance_after.map(|b| b.to_string()))
+            .bind(t.created_at)
+            .bind(&c.prev_hash)
+            .bind(&c.hash)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(store_error)?;
+        }
+        for a in accounts {
+            let b = a.balances;
+            sqlx::query(
+                "UPDATE ledger_accounts SET debits_pending = $2, debits_posted = $3, credits_pending = $4, credits_posted = $5 WHERE id = $1",
+            )
+            .bind(a.id.0.to_string())
+            .bind(b.debits_pending.to_string())
+            .bind(b.debits_posted.to_string())
+            .bind(b.credits_pending.to_string())
+            .bind(b.credits_posted.to_string())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(store_error)?;
+        }
+        sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(head.0)
+            .bind(head.1.to_vec())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(store_error)?;
+        for (k, outcome) in outcomes {
+            sqlx::query("UPDATE idempotency_keys SET outcome = $3 WHERE owner_id = $1 AND key = $2")
+                .bind(&k.owner)
+                .bind(&k.key)
+                .bind(outcome)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(store_error)?;
+        }
+        Ok(())
+    }
+}
+
+impl SqliteStore {
+    async fn begin_immediate(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(store_error)
+    }
+
+    async fn find_account(&self, sql_where: &str, binds: &[&str]) -> Result<Option<Account>, StoreError> {
+        let mut q = sqlx::query(sql(format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE {sql_where}")));
+        for b in binds {
+            q = q.bind(*b);
+        }
+        let row = q.fetch_optional(&self.pool).await.map_err(store_error)?;
+        row.as_ref().map(account).transpose().map_err(store_error)
+    }
+}
+
+#[async_trait]
+impl LedgerStore for SqliteStore {
+    async fn create_account(
+        &self,
+        a: Account,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Created<Account>, StoreError> {
+        let tx = self.begin_immediate().await?;
+        let mut ltx = SqliteLedgerTx { tx };
+        if let Some(k) = &idempotency {
+            let prior = ltx.claim_keys(std::slice::from_ref(k), a.created_at).await?;
+            if let Some(Some((fingerprint, outcome))) = prior.into_iter().next() {
+                if fingerprint != k.fingerprint {
+                    return Ok(Created::KeyReused);
+                }
+                let id: AccountId = serde_json::from_str(&outcome).map_err(|e| StoreError::Other(e.to_string()))?;
+                drop(ltx);
+                let found =
+                    self.account(id).await?.ok_or_else(|| StoreError::Other("replayed account missing".into()))?;
+                return Ok(Created::Replayed(found));
+            }
+        }
+        let mut tx = ltx.tx;
+        sqlx::query(
+            "INSERT INTO ledger_accounts (id, asset, owner_id, code, name, parent_id, flags, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(a.id.0.to_string())
+        .bind(a.asset.as_str())
+        .bind(&a.owner)
+        .bind(&a.code)
+        .bind(&a.name)
+        .bind(a.parent_id.map(|p| p.0.to_string()))
+        .bind(a.flags.bits())
+        .bind(a.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if let Some(k) = &idempotency {
+            sqlx::query("UPDATE idempotency_keys SET outcome = $3 WHERE owner_id = $1 AND key = $2")
+                .bind(&k.owner)
+                .bind(&k.key)
+                .bind(serde_json::to_string(&a.id).unwrap_or_default())
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        }
+        tx.commit().await.map_err(store_error)?;
+        Ok(Created::New(a))
+    }
+
+    async fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        self.find_account("id = $1", &[&id.0.to_string()]).await
+    }
+
+    async fn accounts_of(
+        &self,
+        owners: &[String],
+        starting_after: Option<AccountId>,
+        limit: u32,
+    ) -> Result<Vec<Account>, StoreError> {
+        let n = owners.len();
+        let mut q = sqlx::query(sql(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE owner_id IN ({}) AND (${} IS NULL OR id > ${}) ORDER BY id LIMIT ${}",
+            placeholders(n),
+            n + 1,
+            n + 1,
+            n + 2
+        )));
+        for o in owners {
+            q = q.bind(o);
+        }
+        let rows = q
+            .bind(starting_after.map(|a| a.0.to_string()))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error)?;
+        rows.iter().map(account).collect::<Result<_, _>>().map_err(store_error)
+    }
+
+    async fn system_account(&self, code: &str, asset: &AssetCode, now_ms: i64) -> Result<Account, StoreError> {
+        if let Some(a) =
+            self.find_account("owner_id = 'bank' AND code = $1 AND asset = $2", &[code, asset.as_str()]).await?
+        {
+            return Ok(a);
+        }
+        let mut tx = self.begin_immediate().await?;
+        sqlx::query(
+            "INSERT INTO ledger_accounts (id, asset, owner_id, code, name, flags, created_at)
+             VALUES ($1, $2, 'bank', $3, $4, 0, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(AccountId::new().0.to_string())
+        .bind(asset.as_str())
+        .bind(code)
+        .bind(format!("Bank {code} {asset}"))
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        self.find_account("owner_id = 'bank' AND code = $1 AND asset = $2", &[code, asset.as_str()])
+            .await?
+            .ok_or_else(|| StoreError::Other("system account missing after insert".into()))
+    }
+
+    async fn close_account(&self, id: AccountId) -> Result<CloseOutcome, StoreError> {
+        let mut tx = self.begin_immediate().await?;
+        let row = sqlx::query(sql(format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = $1")))
+            .bind(id.0.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        let Some(mut a) = row.as_ref().map(account).transpose().map_err(store_error)? else {
+            return Ok(CloseOutcome::NotFound);
+        };
+        if a.flags.closed {
+            return Ok(CloseOutcome::AlreadyClosed);
+        }
+        let b = a.balances;
+        if b.debits_posted != b.credits_posted || b.debits_pending != 0 || b.credits_pending != 0 {
+            return Ok(CloseOutcome::NotEmpty);
+        }
+        a.flags.closed = true;
+        sqlx::query("UPDATE ledger_accounts SET flags = $2 WHERE id = $1")
+            .bind(id.0.to_string())
+            .bind(a.flags.bits())
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(CloseOutcome::Closed(Box::new(a)))
+    }
+
+    async fn execute(&self, commands: Vec<Command>, now_ms: i64) -> Result<Vec<CommandOutcome>, StoreError> {
+        let tx = self.begin_immediate().await?;
+        let mut ltx = SqliteLedgerTx { tx };
+        let outcomes = execute_batch(&mut ltx, commands, now_ms).await?;
+        ltx.tx.commit().await.map_err(store_error)?;
+        Ok(outcomes)
+    }
+
+    async fn transfer(&self, id: TransferId) -> Result<Option<(Transfer, Option<PendingState>)>, StoreError> {
+        let row = sqlx::query(sql(format!(
+            "SELECT {TRANSFER_COLUMNS}, (SELECT r.flags FROM ledger_transfers r WHERE r.pending_id = t.id) AS resolution
+             FROM ledger_transfers t WHERE id = $1"
+        )))
+        .bind(id.0.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let t = chained(&row).map_err(store_error)?.transfer;
+        let resolution: Option<i64> = row.try_get("resolution").map_err(store_error)?;
+        let state = t.flags.pending.then(|| match resolution.map(TransferFlags::from_bits) {
+            Some(f) if f.post_pending => PendingState::Posted,
+            Some(_) => PendingState::Voided,
+            None => PendingState::Pending,
+        });
+        Ok(Some((t, state)))
+    }
+
+    async fn account_transfers(
+        &self,
+        id: AccountId,
+        starting_after: Option<TransferId>,
+        limit: u32,
+    ) -> Result<Vec<Transfer>, StoreError> {
+        let rows = sqlx::query(sql(format!(
+            "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers
+             WHERE (debit_account_id = $1 OR credit_account_id = $1)
+               AND ($2 IS NULL OR seq < (SELECT seq FROM ledger_transfers WHERE id = $2))
+             ORDER BY seq DESC LIMIT $3"
+        )))
+        .bind(id.0.to_string())
+        .bind(starting_after.map(|t| t.0.to_string()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(|r| chained(r).map(|c| c.transfer)).collect::<Result<_, _>>().map_err(store_error)
+    }
+
+    async fn expired_pending(&self, now_ms: i64, limit: u32) -> Result<Vec<TransferId>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT t.id FROM ledger_transfers t WHERE t.expires_at IS NOT NULL AND t.expires_at <= $1
+               AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = t.id)
+             ORDER BY t.expires_at LIMIT $2",
+        )
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        ids.into_iter()
+            .map(|s| s.parse().map(TransferId).map_err(|_| StoreError::Other("unreadable transfer id".into())))
+            .collect()
+    }
+
+    async fn verification_data(&self) -> Result<(Vec<Account>, Vec<ChainedTransfer>), StoreError> {
+        // A read transaction: one consistent snapshot in WAL mode.
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let accounts = sqlx::query(sql(format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts ORDER BY id")))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        let transfers = sqlx::query(sql(format!("SELECT {TRANSFER_COLUMNS} FROM ledger_transfers ORDER BY seq")))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        Ok((
+            accounts.iter().map(account).collect::<Result<_, _>>().map_err(store_error)?,
+            transfers.iter().map(chained).collect::<Result<_, _>>().map_err(store_error)?,
+        ))
+    }
+}

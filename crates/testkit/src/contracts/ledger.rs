@@ -1,0 +1,256 @@
+//! The ledger contract every store must pass: balances, holds, idempotency, concurrency.
+
+use pb_domain::ledger::account::{Account, AccountFlags, AccountId, Balances};
+use pb_domain::ledger::asset::AssetCode;
+use pb_domain::ledger::store::{CloseOutcome, Command, CommandOutcome, Created, Idempotency, LedgerStore};
+use pb_domain::ledger::transfer::{TransferError, TransferFlags, TransferId, TransferRequest};
+use pb_domain::ledger::verify::verify;
+use pb_domain::ledger::{Amount, engine::PendingState};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub fn customer(owner: &str, asset: &str) -> Account {
+    Account {
+        id: AccountId::new(),
+        asset: AssetCode::parse(asset).unwrap(),
+        owner: owner.into(),
+        code: "customer".into(),
+        name: "Main".into(),
+        parent_id: None,
+        flags: AccountFlags { debits_must_not_exceed_credits: true, ..AccountFlags::default() },
+        balances: Balances::default(),
+        created_at: 1,
+    }
+}
+
+pub fn transfer(from: AccountId, to: AccountId, amount: u128) -> TransferRequest {
+    TransferRequest {
+        id: TransferId::new(),
+        debit_account_id: from,
+        credit_account_id: to,
+        amount: Some(Amount::new(amount).unwrap()),
+        asset: None,
+        code: "p2p".into(),
+        flags: TransferFlags::default(),
+        pending_id: None,
+        timeout_ms: None,
+        description: None,
+        metadata: BTreeMap::new(),
+    }
+}
+
+pub fn one(request: TransferRequest) -> Command {
+    Command { idempotency: None, requests: vec![request] }
+}
+
+fn keyed(key: &str, print: &[u8], request: TransferRequest) -> Command {
+    Command {
+        idempotency: Some(Idempotency { owner: "usr_a".into(), key: key.into(), fingerprint: print.to_vec() }),
+        requests: vec![request],
+    }
+}
+
+async fn new_account(store: &dyn LedgerStore, a: Account) -> Account {
+    match store.create_account(a, None).await.unwrap() {
+        Created::New(a) => a,
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn run(store: &dyn LedgerStore, c: Command) -> Result<pb_domain::ledger::Transfer, TransferError> {
+    match store.execute(vec![c], 1_000).await.unwrap().remove(0) {
+        CommandOutcome::Executed(mut r) | CommandOutcome::Replayed(mut r) => r.remove(0),
+        CommandOutcome::KeyReused => panic!("key reused"),
+    }
+}
+
+async fn balance(store: &dyn LedgerStore, id: AccountId) -> Balances {
+    store.account(id).await.unwrap().unwrap().balances
+}
+
+pub async fn transfers_move_money_and_verify(store: &dyn LedgerStore) {
+    let usd = AssetCode::parse("USD").unwrap();
+    let world = store.system_account("sandbox_world", &usd, 1).await.unwrap();
+    assert_eq!(store.system_account("sandbox_world", &usd, 2).await.unwrap().id, world.id, "one per code and asset");
+    let a = new_account(store, customer("usr_a", "USD")).await;
+    let b = new_account(store, customer("usr_b", "USD")).await;
+    let e = new_account(store, customer("usr_b", "EUR")).await;
+
+    run(store, one(transfer(world.id, a.id, 1_000))).await.unwrap();
+    let t = run(store, one(transfer(a.id, b.id, 300))).await.unwrap();
+    assert_eq!(t.debit_balance_after, Some(700));
+    assert_eq!(t.credit_balance_after, Some(300));
+    assert_eq!(run(store, one(transfer(a.id, b.id, 701))).await, Err(TransferError::InsufficientFunds));
+    assert_eq!(run(store, one(transfer(a.id, e.id, 1))).await, Err(TransferError::AccountsMustHaveTheSameAsset));
+    assert_eq!(run(store, one(transfer(a.id, AccountId::new(), 1))).await, Err(TransferError::CreditAccountNotFound));
+    assert_eq!(balance(store, a.id).await.posted(), 700);
+    assert_eq!(balance(store, b.id).await.posted(), 300);
+    assert_eq!(balance(store, world.id).await.posted(), -1_000);
+
+    // Linked: all or nothing.
+    let mut first = transfer(a.id, b.id, 100);
+    first.flags.linked = true;
+    let second = transfer(b.id, a.id, 10_000);
+    let out = store.execute(vec![Command { idempotency: None, requests: vec![first, second] }], 1_000).await.unwrap();
+    assert_eq!(
+        out[0],
+        CommandOutcome::Executed(vec![Err(TransferError::LinkedEventFailed), Err(TransferError::InsufficientFunds)])
+    );
+    assert_eq!(balance(store, a.id).await.posted(), 700, "nothing of a failed chain is written");
+
+    let history = store.account_transfers(a.id, None, 10).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].id, t.id, "newest first");
+    let older = store.account_transfers(a.id, Some(t.id), 10).await.unwrap();
+    assert_eq!(older.len(), 1);
+
+    assert_eq!(store.close_account(a.id).await.unwrap(), CloseOutcome::NotEmpty);
+    run(store, one(transfer(a.id, b.id, 700))).await.unwrap();
+    assert!(matches!(store.close_account(a.id).await.unwrap(), CloseOutcome::Closed(_)));
+    assert_eq!(run(store, one(transfer(b.id, a.id, 1))).await, Err(TransferError::CreditAccountClosed));
+
+    let (accounts, journal) = store.verification_data().await.unwrap();
+    let report = verify(&accounts, &journal);
+    assert!(report.ok(), "{:?}", report.problems);
+    assert_eq!(report.transfers, 3);
+}
+
+pub async fn holds_post_void_once_and_expire(store: &dyn LedgerStore) {
+    let usd = AssetCode::parse("USD").unwrap();
+    let world = store.system_account("sandbox_world", &usd, 1).await.unwrap();
+    let a = new_account(store, customer("usr_a", "USD")).await;
+    let b = new_account(store, customer("usr_b", "USD")).await;
+    run(store, one(transfer(world.id, a.id, 1_000))).await.unwrap();
+
+    let mut hold = transfer(a.id, b.id, 600);
+    hold.flags.pending = true;
+    hold.timeout_ms = Some(10_000);
+    let hold = run(store, one(hold)).await.unwrap();
+    assert_eq!(balance(store, a.id).await.available(), 400);
+    assert_eq!(
+        run(store, one(transfer(a.id, b.id, 500))).await,
+        Err(TransferError::InsufficientFunds),
+        "held funds are not spendable"
+    );
+
+    let resolve = |post: bool, amount: Option<u128>| {
+        let mut r = transfer(a.id, b.id, 1);
+        r.amount = amount.map(|a| Amount::new(a).unwrap());
+        r.flags = TransferFlags { post_pending: post, void_pending: !post, ..TransferFlags::default() };
+        r.pending_id = Some(hold.id);
+        r
+    };
+    assert_eq!(run(store, one(resolve(true, Some(601)))).await, Err(TransferError::ExceedsPendingTransferAmount));
+    let posted = run(store, one(resolve(true, Some(250)))).await.unwrap();
+    assert_eq!(posted.amount, 250);
+    assert_eq!(run(store, one(resolve(true, None))).await, Err(TransferError::PendingTransferAlreadyPosted));
+    assert_eq!(run(store, one(resolve(false, None))).await, Err(TransferError::PendingTransferAlreadyPosted));
+    assert_eq!(balance(store, a.id).await.available(), 750, "the unposted part returns");
+    assert_eq!(store.transfer(hold.id).await.unwrap().unwrap().1, Some(PendingState::Posted));
+
+    // An expired hold cannot be posted; it is found for voiding, and voids once.
+    let mut short = transfer(a.id, b.id, 100);
+    short.flags.pending = true;
+    short.timeout_ms = Some(1);
+    let short = match store.execute(vec![one(short)], 5_000).await.unwrap().remove(0) {
+        CommandOutcome::Executed(mut r) => r.remove(0).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(store.expired_pending(5_000, 10).await.unwrap(), vec![], "not yet");
+    assert_eq!(store.expired_pending(5_001, 10).await.unwrap(), vec![short.id]);
+    let mut post = transfer(a.id, b.id, 1);
+    post.amount = None;
+    post.flags.post_pending = true;
+    post.pending_id = Some(short.id);
+    let out = store.execute(vec![one(post.clone())], 6_000).await.unwrap().remove(0);
+    assert_eq!(out, CommandOutcome::Executed(vec![Err(TransferError::PendingTransferExpired)]));
+    post.flags = TransferFlags { void_pending: true, ..TransferFlags::default() };
+    post.id = TransferId::new();
+    assert!(
+        matches!(store.execute(vec![one(post)], 6_000).await.unwrap().remove(0), CommandOutcome::Executed(r) if r[0].is_ok())
+    );
+    assert!(store.expired_pending(7_000, 10).await.unwrap().is_empty());
+    assert_eq!(balance(store, a.id).await.available(), 750);
+    let (accounts, journal) = store.verification_data().await.unwrap();
+    assert!(verify(&accounts, &journal).ok());
+}
+
+pub async fn idempotency_keys_replay_refuse_and_remember_failures(store: &dyn LedgerStore) {
+    let usd = AssetCode::parse("USD").unwrap();
+    let world = store.system_account("sandbox_world", &usd, 1).await.unwrap();
+    let a = new_account(store, customer("usr_a", "USD")).await;
+    let b = new_account(store, customer("usr_b", "USD")).await;
+
+    // A failure is remembered under its key, even after funds arrive.
+    let failed = store.execute(vec![keyed("k1", b"body-1", transfer(a.id, b.id, 50))], 1).await.unwrap().remove(0);
+    assert_eq!(failed, CommandOutcome::Executed(vec![Err(TransferError::InsufficientFunds)]));
+    run(store, one(transfer(world.id, a.id, 100))).await.unwrap();
+    let again = store.execute(vec![keyed("k1", b"body-1", transfer(a.id, b.id, 50))], 2).await.unwrap().remove(0);
+    assert_eq!(again, CommandOutcome::Replayed(vec![Err(TransferError::InsufficientFunds)]));
+
+    // A success replays the same transfer; a different body under the key is refused.
+    let first = store.execute(vec![keyed("k2", b"body-2", transfer(a.id, b.id, 30))], 3).await.unwrap().remove(0);
+    let CommandOutcome::Executed(r) = first else { panic!() };
+    let replay = store.execute(vec![keyed("k2", b"body-2", transfer(a.id, b.id, 30))], 4).await.unwrap().remove(0);
+    assert_eq!(replay, CommandOutcome::Replayed(r));
+    let other = store.execute(vec![keyed("k2", b"body-x", transfer(a.id, b.id, 30))], 5).await.unwrap().remove(0);
+    assert_eq!(other, CommandOutcome::KeyReused);
+    // Within one batch too.
+    let both = store
+        .execute(
+            vec![
+                keyed("k3", b"b3", transfer(a.id, b.id, 1)),
+                keyed("k3", b"b3", transfer(a.id, b.id, 1)),
+                keyed("k3", b"zz", transfer(a.id, b.id, 1)),
+            ],
+            6,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(&both[0], CommandOutcome::Executed(r) if r[0].is_ok()));
+    assert!(matches!(&both[1], CommandOutcome::Replayed(r) if r[0].is_ok()));
+    assert_eq!(both[2], CommandOutcome::KeyReused);
+    assert_eq!(balance(store, a.id).await.posted(), 69);
+
+    // Account creation is idempotent too.
+    let claim = Idempotency { owner: "usr_a".into(), key: "acct-1".into(), fingerprint: b"x".to_vec() };
+    let made = store.create_account(customer("usr_a", "USD"), Some(claim.clone())).await.unwrap();
+    let Created::New(made) = made else { panic!() };
+    assert_eq!(
+        store.create_account(customer("usr_a", "USD"), Some(claim.clone())).await.unwrap(),
+        Created::Replayed(made)
+    );
+    let other = Idempotency { fingerprint: b"y".to_vec(), ..claim };
+    assert_eq!(store.create_account(customer("usr_a", "USD"), Some(other)).await.unwrap(), Created::KeyReused);
+}
+
+/// 200 concurrent transfers from an account funded for 100 of them: exactly 100 succeed.
+pub async fn concurrent_debits_never_overdraw(store: Arc<dyn LedgerStore>) {
+    let usd = AssetCode::parse("USD").unwrap();
+    let world = store.system_account("sandbox_world", &usd, 1).await.unwrap();
+    let a = new_account(store.as_ref(), customer("usr_a", "USD")).await;
+    let b = new_account(store.as_ref(), customer("usr_b", "USD")).await;
+    run(store.as_ref(), one(transfer(world.id, a.id, 1_000))).await.unwrap();
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let store = store.clone();
+            // Half go a→b, and b sends back nothing: a can fund exactly 100.
+            tokio::spawn(
+                async move { run(store.as_ref(), keyed(&format!("c{i}"), b"p", transfer(a.id, b.id, 10))).await },
+            )
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => assert_eq!(e, TransferError::InsufficientFunds),
+        }
+    }
+    assert_eq!(ok, 100);
+    assert_eq!(balance(store.as_ref(), a.id).await.posted(), 0);
+    assert_eq!(balance(store.as_ref(), b.id).await.posted(), 1_000);
+    let (accounts, journal) = store.verification_data().await.unwrap();
+    let report = verify(&accounts, &journal);
+    assert!(report.ok(), "{:?}", report.problems);
+}
