@@ -6,7 +6,9 @@
 use crate::error::ApiError;
 use crate::error_code::ErrorCode;
 use crate::middleware::{access_log, json_errors, request_id, security_headers};
-use crate::routes::{admin, api_keys, auth, businesses, csp_reports, dev, error_codes, health, me};
+use crate::routes::{
+    accounts, admin, api_keys, auth, businesses, csp_reports, dev, error_codes, health, me, transfers,
+};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -40,6 +42,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "businesses", description = "Business members"),
         (name = "admin", description = "Staff routes (role-checked)"),
         (name = "development", description = "Development-only helpers, refused in production"),
+        (name = "ledger", description = "Assets, accounts, transfers, holds"),
     )
 )]
 struct ApiDoc;
@@ -76,6 +79,17 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::close_user))
         .routes(routes!(admin::set_role))
         .routes(routes!(dev::outbox))
+        .routes(routes!(accounts::assets))
+        .routes(routes!(accounts::open, accounts::list))
+        .routes(routes!(accounts::get))
+        .routes(routes!(accounts::close))
+        .routes(routes!(accounts::history))
+        .routes(routes!(transfers::create))
+        .routes(routes!(transfers::batch))
+        .routes(routes!(transfers::get))
+        .routes(routes!(transfers::capture))
+        .routes(routes!(transfers::void))
+        .routes(routes!(transfers::sandbox_deposit))
 }
 
 /// The OpenAPI 3.1 document (also served at `/v1/openapi.json`, printed by `protocol-bank openapi`).

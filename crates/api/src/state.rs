@@ -37,6 +37,7 @@ pub struct Services {
     pub cache: Arc<dyn pb_domain::Cache>,
     pub pubsub: Arc<dyn PubSub>,
     pub identity: Arc<pb_identity::IdentityService>,
+    pub ledger: Arc<pb_ledger::LedgerService>,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +69,14 @@ impl AppState {
 
     pub fn identity(&self) -> &pb_identity::IdentityService {
         self.0.services.identity.as_ref()
+    }
+
+    pub fn ledger(&self) -> &pb_ledger::LedgerService {
+        self.0.services.ledger.as_ref()
+    }
+
+    pub fn ledger_arc(&self) -> Arc<pb_ledger::LedgerService> {
+        self.0.services.ledger.clone()
     }
 
     pub fn settings(&self) -> &ApiSettings {

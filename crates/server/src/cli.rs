@@ -44,6 +44,19 @@ pub enum Command {
     },
     /// Print the OpenAPI 3.1 document.
     Openapi,
+    /// Ledger operations.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Check every ledger invariant (balanced debits and credits per asset, counters equal to
+    /// their transfers, no overdrawn accounts, holds resolved at most once, the hash chain).
+    /// Exits non-zero with a report when anything is off.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,6 +187,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             ok &= !checks.is_empty();
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Ledger { command: LedgerCommand::Verify } => {
+            let config = Config::load(&overrides)?;
+            let stores = wiring::open_stores(&config).await?;
+            let (accounts, journal) = stores.ledger.verification_data().await?;
+            let report = pb_domain::ledger::verify::verify(&accounts, &journal);
+            stores.store.close().await;
+            if report.ok() {
+                print(&format!(
+                    "ledger ok: {} accounts, {} transfers, hash chain intact\n",
+                    report.accounts, report.transfers
+                ));
+                Ok(ExitCode::SUCCESS)
+            } else {
+                let mut out = format!(
+                    "LEDGER VERIFY FAILED: {} problem(s) in {} accounts, {} transfers\n",
+                    report.problems.len(),
+                    report.accounts,
+                    report.transfers
+                );
+                for p in &report.problems {
+                    out.push_str(&format!("  - {p}\n"));
+                }
+                print(&out);
+                Ok(ExitCode::from(2))
+            }
         }
         Command::Openapi => {
             let spec = pb_api::openapi().to_pretty_json()?;

@@ -53,6 +53,10 @@ pub struct Config {
     pub session_idle: Duration,
     pub session_lifetime: Duration,
     pub login_lockout_threshold: u64,
+    pub ledger_extra_assets: String,
+    pub ledger_batch_max_wait: Duration,
+    pub ledger_batch_max: usize,
+    pub ledger_batch_workers: usize,
     pub ethereum_rpc_url: Option<SecretString>,
     pub solana_rpc_url: Option<SecretString>,
     pub kyc_api_key: Option<SecretString>,
@@ -204,6 +208,7 @@ impl Config {
             .with_context(|| format!("PROTOCOL_BANK_ENV={env_text:?} must be `development` or `production`"))?;
         let data_dir = PathBuf::from(raw.get("DATA_DIR").unwrap_or("./data"));
         let database = database_target(raw, &data_dir)?;
+        let database_is = database.clone();
         let log_format = match raw.get("LOG_FORMAT").unwrap_or("json") {
             "json" => LogFormat::Json,
             "text" | "pretty" => LogFormat::Text,
@@ -224,7 +229,7 @@ impl Config {
             admin_listen: raw.parse("ADMIN_LISTEN_ADDR")?,
             data_dir,
             secret_key: raw.secret("SECRET_KEY"),
-            database,
+            database: database_is,
             database_max_connections: raw.parse("DATABASE_MAX_CONNECTIONS")?,
             database_acquire_timeout: Duration::from_secs(raw.parse("DATABASE_ACQUIRE_TIMEOUT_SECONDS")?),
             migrate_on_start: parse_bool("MIGRATE_ON_START", raw.get("MIGRATE_ON_START").unwrap_or("true"))?,
@@ -245,6 +250,14 @@ impl Config {
             session_idle: Duration::from_secs(raw.parse("SESSION_IDLE_TIMEOUT_SECONDS")?),
             session_lifetime: Duration::from_secs(raw.parse("SESSION_LIFETIME_SECONDS")?),
             login_lockout_threshold: raw.parse("LOGIN_LOCKOUT_THRESHOLD")?,
+            ledger_extra_assets: raw.get("LEDGER_EXTRA_ASSETS").unwrap_or("").to_owned(),
+            ledger_batch_max_wait: Duration::from_micros(raw.parse("LEDGER_BATCH_MAX_WAIT_MICROS")?),
+            ledger_batch_max: raw.parse("LEDGER_BATCH_MAX")?,
+            ledger_batch_workers: match raw.get("LEDGER_BATCH_WORKERS") {
+                Some(_) => raw.parse("LEDGER_BATCH_WORKERS")?,
+                None if matches!(database, DatabaseTarget::Postgres { .. }) => 2,
+                None => 1,
+            },
             ethereum_rpc_url: raw.secret("ETHEREUM_RPC_URL"),
             solana_rpc_url: raw.secret("SOLANA_RPC_URL"),
             kyc_api_key: raw.secret("KYC_API_KEY"),
@@ -271,6 +284,12 @@ impl Config {
         }
         if self.session_idle.is_zero() || self.session_lifetime < self.session_idle {
             problems.push("SESSION_IDLE_TIMEOUT_SECONDS must be > 0 and ≤ SESSION_LIFETIME_SECONDS".to_owned());
+        }
+        if let Err(e) = pb_domain::ledger::AssetRegistry::with_extra(&self.ledger_extra_assets) {
+            problems.push(format!("LEDGER_EXTRA_ASSETS: {e}"));
+        }
+        if !(1..=10_000).contains(&self.ledger_batch_max) || !(1..=64).contains(&self.ledger_batch_workers) {
+            problems.push("LEDGER_BATCH_MAX must be 1 to 10000 and LEDGER_BATCH_WORKERS 1 to 64".to_owned());
         }
         if self.login_lockout_threshold < 3 {
             problems.push("LOGIN_LOCKOUT_THRESHOLD must be at least 3".to_owned());

@@ -13,6 +13,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use pb_api::AppState;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -26,6 +27,7 @@ pub struct Server {
     admin: TcpListener,
     shutdown_delay: Duration,
     dispatcher: Dispatcher,
+    leases: Arc<dyn pb_domain::LeaseStore>,
 }
 
 impl Server {
@@ -51,7 +53,14 @@ impl Server {
         let public = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let admin =
             TcpListener::bind(config.admin_listen).await.with_context(|| format!("binding {}", config.admin_listen))?;
-        Ok(Self { state, public, admin, shutdown_delay: config.shutdown_delay, dispatcher })
+        Ok(Self {
+            state,
+            public,
+            admin,
+            shutdown_delay: config.shutdown_delay,
+            dispatcher,
+            leases: stores.leases.clone(),
+        })
     }
 
     pub fn public_addr(&self) -> SocketAddr {
@@ -82,6 +91,12 @@ impl Server {
         });
 
         let dispatcher = tokio::spawn(self.dispatcher.clone().run(Duration::from_secs(1)));
+        let expiry = tokio::spawn(pb_ledger::expire_holds(
+            self.state.ledger_arc(),
+            self.leases.clone(),
+            self.dispatcher.holder.clone(),
+            Duration::from_secs(1),
+        ));
         let (stop_tx, stop_rx) = watch::channel(false);
         let state = self.state.clone();
         let delay = self.shutdown_delay;
@@ -101,6 +116,7 @@ impl Server {
         let result = tokio::try_join!(async { public.await }, async { admin.await });
         upkeep.abort();
         dispatcher.abort();
+        expiry.abort();
         self.state.store().close().await;
         tracing::info!("stopped");
         result.map(|_| ()).context("serving HTTP")

@@ -102,6 +102,18 @@ pub const SETTINGS: &[Setting] = &[
         Some("10"),
         "Failed sign-ins for one account before it locks (1 min, then doubling up to 1 h).",
     ),
+    s(
+        "LEDGER_EXTRA_ASSETS",
+        None,
+        "More assets beside the built-in ones: `CODE:scale:Name[:crypto]`, comma-separated (e.g. `CHF:2:Swiss franc`).",
+    ),
+    s(
+        "LEDGER_BATCH_MAX_WAIT_MICROS",
+        Some("2000"),
+        "How long the micro-batcher gathers concurrent transfers before committing them together.",
+    ),
+    s("LEDGER_BATCH_MAX", Some("512"), "Most commands in one ledger batch (one database transaction)."),
+    s("LEDGER_BATCH_WORKERS", None, "Batches committing at once per instance. Default: 2 on PostgreSQL, 1 on SQLite."),
     s("LOG_FORMAT", Some("json"), "`json` (one JSON object per line) or `text`."),
     s("LOG_LEVEL", Some("info"), "A tracing filter such as `info` or `info,pb_api=debug` (RUST_LOG overrides it)."),
     secret("ETHEREUM_RPC_URL", "Ethereum JSON-RPC endpoint (HTTP). Unset: custody on Ethereum is off."),

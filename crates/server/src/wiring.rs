@@ -6,9 +6,12 @@ use anyhow::Context;
 use pb_api::{ApiSettings, Services};
 use pb_cache::{InProcess, RedisCache};
 use pb_domain::identity::store::IdentityStore;
+use pb_domain::ledger::AssetRegistry;
+use pb_domain::ledger::store::LedgerStore;
 use pb_domain::notify::EmailSender;
 use pb_domain::{Cache, Environment, LeaseStore, PubSub, Store, SystemClock};
 use pb_identity::{IdentityService, IdentitySettings};
+use pb_ledger::{Batcher, BatcherSettings, LedgerService};
 use pb_notify::{LocalOutbox, SendGridSender, SmtpSender};
 use pb_store_postgres::{PgStore, PgStoreOptions};
 use pb_store_sqlite::SqliteStore;
@@ -21,11 +24,12 @@ pub struct Stores {
     pub store: Arc<dyn Store>,
     pub identity: Arc<dyn IdentityStore>,
     pub leases: Arc<dyn LeaseStore>,
+    pub ledger: Arc<dyn LedgerStore>,
 }
 
-fn split<S: Store + IdentityStore + LeaseStore>(s: S) -> Stores {
+fn split<S: Store + IdentityStore + LeaseStore + LedgerStore>(s: S) -> Stores {
     let s = Arc::new(s);
-    Stores { store: s.clone(), identity: s.clone(), leases: s }
+    Stores { store: s.clone(), identity: s.clone(), leases: s.clone(), ledger: s }
 }
 
 pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
@@ -96,7 +100,35 @@ pub async fn services(config: &Config, stores: &Stores, secret_key: &SecretStrin
     )
     .await
     .map_err(|e| anyhow::anyhow!("identity service: {e}"))?;
-    Ok(Services { store: stores.store.clone(), cache, pubsub, identity: Arc::new(identity) })
+    Ok(Services {
+        store: stores.store.clone(),
+        cache,
+        pubsub,
+        identity: Arc::new(identity),
+        ledger: Arc::new(ledger(config, stores)?),
+    })
+}
+
+/// The ledger service with this instance's micro-batcher (needs a Tokio runtime).
+pub fn ledger(config: &Config, stores: &Stores) -> anyhow::Result<LedgerService> {
+    let assets = AssetRegistry::with_extra(&config.ledger_extra_assets).map_err(anyhow::Error::msg)?;
+    let batcher = Batcher::start(
+        stores.ledger.clone(),
+        Arc::new(SystemClock),
+        BatcherSettings {
+            max_wait: config.ledger_batch_max_wait,
+            max_batch: config.ledger_batch_max,
+            workers: config.ledger_batch_workers,
+        },
+    );
+    Ok(LedgerService::new(
+        stores.ledger.clone(),
+        stores.identity.clone(),
+        batcher,
+        Arc::new(SystemClock),
+        assets,
+        config.environment,
+    ))
 }
 
 pub fn api_settings(config: &Config) -> anyhow::Result<ApiSettings> {

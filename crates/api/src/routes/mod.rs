@@ -1,5 +1,6 @@
 //! Route handlers, one file per resource.
 
+pub mod accounts;
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
@@ -8,4 +9,6 @@ pub mod csp_reports;
 pub mod dev;
 pub mod error_codes;
 pub mod health;
+pub mod ledger_views;
 pub mod me;
+pub mod transfers;

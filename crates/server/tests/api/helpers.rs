@@ -107,7 +107,7 @@ impl TestApp {
             backend,
             base,
             admin,
-            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            client: client(),
             state,
             database_url: vars.get("DATABASE_URL").cloned(),
             _dir: dir,
@@ -164,4 +164,10 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
     assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
     assert_eq!(body["error"]["request_id"].as_str(), header_id.as_deref(), "{body}");
     body
+}
+
+/// An HTTP client for tests, with the one TLS provider the workspace uses (ring) installed.
+pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }

@@ -9,6 +9,7 @@ mod people;
 mod errors;
 mod health;
 mod identity;
+mod ledger;
 mod log_secrecy;
 mod modes;
 mod processes;

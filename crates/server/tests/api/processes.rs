@@ -66,7 +66,7 @@ async fn two_instances_on_one_postgres_and_redis_both_become_ready_and_stop_on_s
     // Both start at once and race to migrate: the advisory lock makes that safe.
     let mut a = serve(&vars);
     let b = serve(&vars);
-    let client = reqwest::Client::new();
+    let client = crate::helpers::client();
     for s in [&a, &b] {
         let ready = wait_ready(&client, &s.base).await;
         let backends: Vec<&str> =
@@ -95,7 +95,10 @@ async fn migrate_openapi_and_admin_config_subcommands() {
 
     let out = command(&vars).arg("migrate").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("postgres: 2 migration(s) applied"));
+    let migrations =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../store-postgres/migrations")).unwrap().count();
+    let applied = format!("postgres: {migrations} migration(s) applied");
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&applied), "{}", String::from_utf8_lossy(&out.stdout));
     let again = command(&vars).arg("migrate").output().unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("0 migration(s) applied"));
 

@@ -1,0 +1,111 @@
+//! `Idempotency-Key` (api.md, ledger.md): required on every POST that creates or moves
+//! something. The key is scoped to the caller; the request is fingerprinted (method, path and
+//! canonical JSON body), so a retry replays the first answer and a different body under the
+//! same key is refused.
+
+use crate::error::ApiError;
+use crate::error_code::ErrorCode;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderValue, header};
+use pb_domain::identity::caller::{Caller, Principal};
+use pb_domain::ledger::store::Idempotency;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+pub const HEADER: &str = "idempotency-key";
+pub const REPLAYED: &str = "idempotent-replayed";
+
+/// A JSON body with its idempotency key and fingerprint.
+#[derive(Debug)]
+pub struct Idempotent<T> {
+    pub key: String,
+    pub fingerprint: Vec<u8>,
+    pub body: T,
+}
+
+impl<T> Idempotent<T> {
+    /// The claim, scoped to who is calling (a person, or a business's API key).
+    pub fn claim(&self, caller: &Caller) -> Idempotency {
+        let owner = match &caller.principal {
+            Principal::Session { user_id, .. } => user_id.clone(),
+            Principal::ApiKey { key_id, .. } => key_id.clone(),
+        };
+        Idempotency { owner, key: self.key.clone(), fingerprint: self.fingerprint.clone() }
+    }
+}
+
+fn valid_key(k: &str) -> bool {
+    (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic())
+}
+
+impl<S, T> FromRequest<S> for Idempotent<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let key = req.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::trim).map(str::to_owned);
+        let key = match key {
+            Some(k) if valid_key(&k) => k,
+            Some(_) => {
+                return Err(ApiError::new(
+                    ErrorCode::IdempotencyKeyMissing,
+                    "Idempotency-Key must be 1 to 255 printable ASCII characters",
+                )
+                .with_param("Idempotency-Key"));
+            }
+            None => return Err(ApiError::of(ErrorCode::IdempotencyKeyMissing).with_param("Idempotency-Key")),
+        };
+        let method = req.method().to_string();
+        let path = req.uri().path().to_owned();
+        let json_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(str::trim)
+            .is_some_and(|m| m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")));
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|r| {
+            if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::of(ErrorCode::PayloadTooLarge)
+            } else {
+                ApiError::new(ErrorCode::InvalidJson, r.body_text())
+            }
+        })?;
+        // A POST without a body (void, close) is an empty object.
+        let value = if bytes.is_empty() {
+            serde_json::Value::Object(serde_json::Map::new())
+        } else if !json_type {
+            return Err(ApiError::of(ErrorCode::UnsupportedMediaType));
+        } else {
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?
+        };
+        // serde_json's map is ordered by key, so this text is canonical.
+        let canonical = value.to_string();
+        let mut h = Sha256::new();
+        h.update(method.as_bytes());
+        h.update(b" ");
+        h.update(path.as_bytes());
+        h.update(b"\n");
+        h.update(canonical.as_bytes());
+        let body = serde_json::from_value(value).map_err(|e| {
+            let message = e.to_string();
+            let param = message.split('`').nth(1).filter(|_| message.contains("field")).map(str::to_owned);
+            let err = ApiError::new(ErrorCode::ValidationFailed, message);
+            match param {
+                Some(p) => err.with_param(p),
+                None => err,
+            }
+        })?;
+        Ok(Self { key, fingerprint: h.finalize().to_vec(), body })
+    }
+}
+
+/// Marks a replayed response.
+pub fn mark_replayed(headers: &mut axum::http::HeaderMap, replayed: bool) {
+    if replayed {
+        headers.insert(REPLAYED, HeaderValue::from_static("true"));
+    }
+}

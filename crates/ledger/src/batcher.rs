@@ -1,0 +1,120 @@
+//! The micro-batcher (ledger.md): concurrent commands in this instance are gathered for at
+//! most `max_wait` (or until `max_batch`) and committed in one transaction, each caller getting
+//! its own outcome. Instances share only the database, whose row locks keep batches from
+//! different instances correct.
+
+use pb_domain::ledger::store::{Command, CommandOutcome, LedgerStore};
+use pb_domain::{Clock, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+#[derive(Debug, Clone, Copy)]
+pub struct BatcherSettings {
+    pub max_wait: Duration,
+    pub max_batch: usize,
+    /// Batches committing at once. One is right for SQLite's single writer; PostgreSQL
+    /// overlaps the next batch's work with the previous commit's WAL flush.
+    pub workers: usize,
+}
+
+impl Default for BatcherSettings {
+    fn default() -> Self {
+        Self { max_wait: Duration::from_millis(2), max_batch: 512, workers: 2 }
+    }
+}
+
+type Job = (Command, oneshot::Sender<Result<CommandOutcome, StoreError>>);
+
+#[derive(Debug, Clone)]
+pub struct Batcher {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Batcher {
+    pub fn start(store: Arc<dyn LedgerStore>, clock: Arc<dyn Clock>, settings: BatcherSettings) -> Self {
+        let (tx, rx) = mpsc::channel::<Job>(settings.max_batch * 8);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..settings.workers.max(1) {
+            tokio::spawn(worker(rx.clone(), store.clone(), clock.clone(), settings));
+        }
+        Self { tx }
+    }
+
+    /// Submits one command and waits for its outcome.
+    pub async fn submit(&self, command: Command) -> Result<CommandOutcome, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send((command, reply)).await.map_err(|_| StoreError::Unavailable("ledger batcher stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Unavailable("ledger batch abandoned".into()))?
+    }
+}
+
+async fn worker(
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+    store: Arc<dyn LedgerStore>,
+    clock: Arc<dyn Clock>,
+    s: BatcherSettings,
+) {
+    loop {
+        // Gather: the first job, then whatever arrives within max_wait, up to max_batch.
+        let mut jobs = Vec::with_capacity(s.max_batch);
+        {
+            let mut rx = rx.lock().await;
+            match rx.recv().await {
+                Some(job) => jobs.push(job),
+                None => return,
+            }
+            let deadline = tokio::time::Instant::now() + s.max_wait;
+            while jobs.len() < s.max_batch {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(job)) => jobs.push(job),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
+        metrics::histogram!("ledger_batch_size").record(jobs.len() as f64);
+        let (commands, replies): (Vec<Command>, Vec<_>) = jobs.into_iter().unzip();
+        let started = std::time::Instant::now();
+        match run(&store, &clock, commands.clone()).await {
+            Ok(outcomes) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            // One bad command must not fail its neighbours: retry each alone.
+            Err(e) if commands.len() > 1 && !matches!(e, StoreError::Unavailable(_)) => {
+                tracing::warn!(error = %e, size = commands.len(), "ledger batch failed; retrying its commands one by one");
+                for (command, reply) in commands.into_iter().zip(replies) {
+                    let outcome = run(&store, &clock, vec![command]).await.map(|mut o| o.remove(0));
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "ledger batch failed");
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Unavailable(e.to_string())));
+                }
+            }
+        }
+        metrics::histogram!("ledger_batch_seconds").record(started.elapsed());
+    }
+}
+
+/// Runs one batch in its own task, so a panic (a broken invariant: the transaction is never
+/// committed) becomes an error for its callers instead of killing the worker.
+async fn run(
+    store: &Arc<dyn LedgerStore>,
+    clock: &Arc<dyn Clock>,
+    commands: Vec<Command>,
+) -> Result<Vec<CommandOutcome>, StoreError> {
+    let n = commands.len();
+    let store = store.clone();
+    let now = clock.now_ms();
+    let outcomes = tokio::spawn(async move { store.execute(commands, now).await })
+        .await
+        .map_err(|e| StoreError::Other(format!("ledger batch panicked: {e}")))??;
+    if outcomes.len() != n {
+        return Err(StoreError::Other(format!("ledger batch returned {} outcomes for {n} commands", outcomes.len())));
+    }
+    Ok(outcomes)
+}
