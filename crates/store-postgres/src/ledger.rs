@@ -8,6 +8,7 @@ use pb_domain::ledger::account::{Account, AccountFlags, AccountId, Balances};
 use pb_domain::ledger::asset::AssetCode;
 use pb_domain::ledger::batch::{LedgerTx, execute_batch};
 use pb_domain::ledger::engine::PendingState;
+use pb_domain::ledger::outbox::OutboxEvent;
 use pb_domain::ledger::store::*;
 use pb_domain::ledger::transfer::{Transfer, TransferFlags, TransferId};
 use pb_store_sql::store_error;
@@ -187,7 +188,25 @@ impl LedgerTx for PgLedgerTx {
         accounts: &[Account],
         head: (i64, [u8; 32]),
         outcomes: &[(Idempotency, String)],
+        events: &[OutboxEvent],
     ) -> Result<(), StoreError> {
+        if !events.is_empty() {
+            let e = |f: fn(&OutboxEvent) -> &str| events.iter().map(f).collect::<Vec<&str>>();
+            let positions: Vec<i64> = events.iter().map(|x| x.position).collect();
+            let created: Vec<i64> = events.iter().map(|x| x.created_at).collect();
+            sqlx::query(
+                "INSERT INTO ledger_outbox (position, id, kind, payload, created_at)
+                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[])",
+            )
+            .bind(&positions)
+            .bind(e(|x| &x.id))
+            .bind(e(|x| &x.kind))
+            .bind(e(|x| &x.payload))
+            .bind(&created)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(store_error)?;
+        }
         if !transfers.is_empty() {
             let t = |f: fn(&ChainedTransfer) -> String| transfers.iter().map(f).collect::<Vec<String>>();
             let seqs: Vec<i64> = transfers.iter().map(|c| c.seq).collect();
@@ -487,6 +506,51 @@ impl LedgerStore for PgStore {
         rows.iter().map(|r| chained(r).map(|c| c.transfer)).collect::<Result<_, _>>().map_err(store_error)
     }
 
+    async fn posted_between(
+        &self,
+        id: AccountId,
+        from_ms: i64,
+        to_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Transfer>, StoreError> {
+        // Two index scans (debit side, credit side) merged, as for the history.
+        let rows = sqlx::query(sql(format!(
+            "SELECT {TRANSFER_COLUMNS} FROM (
+                 (SELECT * FROM ledger_transfers WHERE debit_account_id = $1 AND debit_balance_after IS NOT NULL
+                    AND created_at >= $2 AND created_at < $3 ORDER BY seq LIMIT $4)
+                 UNION ALL
+                 (SELECT * FROM ledger_transfers WHERE credit_account_id = $1 AND credit_balance_after IS NOT NULL
+                    AND created_at >= $2 AND created_at < $3 ORDER BY seq LIMIT $4)
+             ) AS t ORDER BY seq LIMIT $4"
+        )))
+        .bind(id.0)
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(i64::from(limit))
+        .fetch_all(self.read_pool())
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(|r| chained(r).map(|c| c.transfer)).collect::<Result<_, _>>().map_err(store_error)
+    }
+
+    async fn last_posted_before(&self, id: AccountId, before_ms: i64) -> Result<Option<Transfer>, StoreError> {
+        let row = sqlx::query(sql(format!(
+            "SELECT {TRANSFER_COLUMNS} FROM (
+                 (SELECT * FROM ledger_transfers WHERE debit_account_id = $1 AND debit_balance_after IS NOT NULL
+                    AND created_at < $2 ORDER BY seq DESC LIMIT 1)
+                 UNION ALL
+                 (SELECT * FROM ledger_transfers WHERE credit_account_id = $1 AND credit_balance_after IS NOT NULL
+                    AND created_at < $2 ORDER BY seq DESC LIMIT 1)
+             ) AS t ORDER BY seq DESC LIMIT 1"
+        )))
+        .bind(id.0)
+        .bind(before_ms)
+        .fetch_optional(self.read_pool())
+        .await
+        .map_err(store_error)?;
+        row.as_ref().map(|r| chained(r).map(|c| c.transfer)).transpose().map_err(store_error)
+    }
+
     async fn expired_pending(&self, now_ms: i64, limit: u32) -> Result<Vec<TransferId>, StoreError> {
         let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
             "SELECT t.id FROM ledger_transfers t WHERE t.expires_at IS NOT NULL AND t.expires_at <= $1
@@ -523,3 +587,5 @@ impl LedgerStore for PgStore {
         ))
     }
 }
+
+pb_store_sql::impl_ledger_records!(PgStore, sqlx::postgres::PgRow);

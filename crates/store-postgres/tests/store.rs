@@ -69,6 +69,7 @@ async fn an_unreachable_database_is_reported_down_without_the_password() {
 mod ledger {
     use super::*;
     use pb_testkit::contracts::ledger as contract;
+    use pb_testkit::contracts::ledger_records as records;
     use std::sync::Arc;
 
     async fn migrated() -> PgStore {
@@ -96,5 +97,20 @@ mod ledger {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_debits_never_overdraw() {
         contract::concurrent_debits_never_overdraw(Arc::new(migrated().await)).await;
+    }
+
+    #[tokio::test]
+    async fn outbox_has_one_event_per_committed_transfer() {
+        records::outbox_has_one_event_per_committed_transfer(&migrated().await).await;
+    }
+
+    #[tokio::test]
+    async fn statements_read_posted_movements_by_time() {
+        records::statements_read_posted_movements_by_time(&migrated().await).await;
+    }
+
+    #[tokio::test]
+    async fn adjustments_are_decided_once() {
+        records::adjustments_are_decided_once(&migrated().await).await;
     }
 }

@@ -9,6 +9,7 @@ pub use serde_json;
 pub use sqlx;
 
 mod identity;
+mod ledger_records;
 
 use pb_domain::StoreError;
 

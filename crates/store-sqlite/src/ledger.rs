@@ -8,6 +8,7 @@ use pb_domain::ledger::account::{Account, AccountFlags, AccountId, Balances};
 use pb_domain::ledger::asset::AssetCode;
 use pb_domain::ledger::batch::{LedgerTx, execute_batch};
 use pb_domain::ledger::engine::PendingState;
+use pb_domain::ledger::outbox::OutboxEvent;
 use pb_domain::ledger::store::*;
 use pb_domain::ledger::transfer::{Transfer, TransferFlags, TransferId};
 use pb_store_sql::store_error;
@@ -178,7 +179,21 @@ impl LedgerTx for SqliteLedgerTx {
         accounts: &[Account],
         head: (i64, [u8; 32]),
         outcomes: &[(Idempotency, String)],
+        events: &[OutboxEvent],
     ) -> Result<(), StoreError> {
+        for e in events {
+            sqlx::query(
+                "INSERT INTO ledger_outbox (position, id, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(e.position)
+            .bind(&e.id)
+            .bind(&e.kind)
+            .bind(&e.payload)
+            .bind(e.created_at)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(store_error)?;
+        }
         for c in transfers {
             let t = &c.transfer;
             sqlx::query(
@@ -439,6 +454,46 @@ impl LedgerStore for SqliteStore {
         rows.iter().map(|r| chained(r).map(|c| c.transfer)).collect::<Result<_, _>>().map_err(store_error)
     }
 
+    async fn posted_between(
+        &self,
+        id: AccountId,
+        from_ms: i64,
+        to_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Transfer>, StoreError> {
+        let rows = sqlx::query(sql(format!(
+            "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers
+             WHERE ((debit_account_id = $1 AND debit_balance_after IS NOT NULL)
+                 OR (credit_account_id = $1 AND credit_balance_after IS NOT NULL))
+               AND created_at >= $2 AND created_at < $3
+             ORDER BY seq LIMIT $4"
+        )))
+        .bind(id.0.to_string())
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(|r| chained(r).map(|c| c.transfer)).collect::<Result<_, _>>().map_err(store_error)
+    }
+
+    async fn last_posted_before(&self, id: AccountId, before_ms: i64) -> Result<Option<Transfer>, StoreError> {
+        let row = sqlx::query(sql(format!(
+            "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers
+             WHERE ((debit_account_id = $1 AND debit_balance_after IS NOT NULL)
+                 OR (credit_account_id = $1 AND credit_balance_after IS NOT NULL))
+               AND created_at < $2
+             ORDER BY seq DESC LIMIT 1"
+        )))
+        .bind(id.0.to_string())
+        .bind(before_ms)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
+        row.as_ref().map(|r| chained(r).map(|c| c.transfer)).transpose().map_err(store_error)
+    }
+
     async fn expired_pending(&self, now_ms: i64, limit: u32) -> Result<Vec<TransferId>, StoreError> {
         let ids: Vec<String> = sqlx::query_scalar(
             "SELECT t.id FROM ledger_transfers t WHERE t.expires_at IS NOT NULL AND t.expires_at <= $1
@@ -473,3 +528,5 @@ impl LedgerStore for SqliteStore {
         ))
     }
 }
+
+pb_store_sql::impl_ledger_records!(SqliteStore, sqlx::sqlite::SqliteRow);

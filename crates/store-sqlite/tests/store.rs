@@ -45,6 +45,7 @@ async fn the_database_file_uses_wal() {
 mod ledger {
     use super::*;
     use pb_testkit::contracts::ledger as contract;
+    use pb_testkit::contracts::ledger_records as records;
     use std::sync::Arc;
 
     async fn migrated() -> (SqliteStore, TempDir) {
@@ -75,5 +76,23 @@ mod ledger {
     async fn concurrent_debits_never_overdraw() {
         let (s, _d) = migrated().await;
         contract::concurrent_debits_never_overdraw(Arc::new(s)).await;
+    }
+
+    #[tokio::test]
+    async fn outbox_has_one_event_per_committed_transfer() {
+        let (s, _d) = migrated().await;
+        records::outbox_has_one_event_per_committed_transfer(&s).await;
+    }
+
+    #[tokio::test]
+    async fn statements_read_posted_movements_by_time() {
+        let (s, _d) = migrated().await;
+        records::statements_read_posted_movements_by_time(&s).await;
+    }
+
+    #[tokio::test]
+    async fn adjustments_are_decided_once() {
+        let (s, _d) = migrated().await;
+        records::adjustments_are_decided_once(&s).await;
     }
 }

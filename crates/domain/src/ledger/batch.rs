@@ -6,6 +6,7 @@
 use super::account::{Account, AccountId};
 use super::engine::{Accounts, PendingState, PendingTransfer, Pendings, execute};
 use super::hash::chain;
+use super::outbox::{OutboxEvent, transfer_event};
 use super::store::{ChainedTransfer, Command, CommandOutcome, Idempotency, Results};
 use super::transfer::{Transfer, TransferId};
 use crate::store::StoreError;
@@ -36,6 +37,7 @@ pub trait LedgerTx: Send {
         accounts: &[Account],
         head: (i64, [u8; 32]),
         outcomes: &[(Idempotency, String)],
+        events: &[OutboxEvent],
     ) -> Result<(), StoreError>;
 }
 
@@ -155,11 +157,18 @@ pub async fn execute_batch(
         });
     }
 
-    // 4. Write, for the caller's single commit.
+    // 4. Write, for the caller's single commit: the outbox rows ride in the same transaction.
+    let events: Vec<OutboxEvent> = written
+        .iter()
+        .map(|c| {
+            let (d, k) = (&c.transfer.debit_account_id, &c.transfer.credit_account_id);
+            transfer_event(c, accounts.get(d), accounts.get(k))
+        })
+        .collect();
     let changed: Vec<Account> =
         accounts.into_values().filter(|a| before.get(&a.id).is_some_and(|b| b.balances != a.balances)).collect();
     if !written.is_empty() || !stored_outcomes.is_empty() {
-        tx.write(&written, &changed, (seq, hash), &stored_outcomes).await?;
+        tx.write(&written, &changed, (seq, hash), &stored_outcomes, &events).await?;
     }
     Ok(outcomes.into_iter().map(|o| o.unwrap_or(CommandOutcome::KeyReused)).collect())
 }

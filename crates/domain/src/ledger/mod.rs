@@ -3,11 +3,13 @@
 //! each transfer's outcome from the state it is given; stores lock, load and write.
 
 pub mod account;
+pub mod adjustment;
 pub mod amount;
 pub mod asset;
 pub mod batch;
 pub mod engine;
 pub mod hash;
+pub mod outbox;
 pub mod store;
 pub mod transfer;
 pub mod verify;

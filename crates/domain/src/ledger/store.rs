@@ -3,8 +3,10 @@
 //! result (and the idempotency record) written before the single commit.
 
 use super::account::{Account, AccountId};
+use super::adjustment::{Adjustment, AdjustmentStatus, Decision};
 use super::asset::AssetCode;
 use super::engine::PendingState;
+use super::outbox::OutboxEvent;
 use super::transfer::{Transfer, TransferError, TransferId, TransferRequest};
 use crate::store::StoreError;
 use async_trait::async_trait;
@@ -94,9 +96,47 @@ pub trait LedgerStore: Send + Sync + std::fmt::Debug + 'static {
         starting_after: Option<TransferId>,
         limit: u32,
     ) -> Result<Vec<Transfer>, StoreError>;
+    /// An account's posted movements (single-phase transfers and captures) created in
+    /// `[from_ms, to_ms)`, in commit order, at most `limit`: a statement's lines.
+    async fn posted_between(
+        &self,
+        id: AccountId,
+        from_ms: i64,
+        to_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Transfer>, StoreError>;
+    /// The account's last posted movement created before `before_ms`: its balance after is a
+    /// statement's opening balance.
+    async fn last_posted_before(&self, id: AccountId, before_ms: i64) -> Result<Option<Transfer>, StoreError>;
     /// Pending transfers past their expiry and not yet resolved.
     async fn expired_pending(&self, now_ms: i64, limit: u32) -> Result<Vec<TransferId>, StoreError>;
 
     /// Everything `verify` needs, in commit order.
     async fn verification_data(&self) -> Result<(Vec<Account>, Vec<ChainedTransfer>), StoreError>;
+}
+
+/// The transactional outbox (see `outbox`): events after a position, and each consumer's cursor.
+#[async_trait]
+pub trait OutboxStore: Send + Sync + std::fmt::Debug + 'static {
+    async fn events_after(&self, position: i64, limit: u32) -> Result<Vec<OutboxEvent>, StoreError>;
+    /// The last position written (0 when empty).
+    async fn last_position(&self) -> Result<i64, StoreError>;
+    async fn cursor(&self, consumer: &str) -> Result<i64, StoreError>;
+    async fn set_cursor(&self, consumer: &str, position: i64) -> Result<(), StoreError>;
+}
+
+/// Staff corrections awaiting a second pair of eyes (see `adjustment`).
+#[async_trait]
+pub trait AdjustmentStore: Send + Sync + std::fmt::Debug + 'static {
+    async fn create_adjustment(&self, a: &Adjustment) -> Result<(), StoreError>;
+    async fn adjustment(&self, id: &str) -> Result<Option<Adjustment>, StoreError>;
+    /// Newest first, after `starting_after`, optionally of one status.
+    async fn adjustments(
+        &self,
+        status: Option<AdjustmentStatus>,
+        starting_after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Adjustment>, StoreError>;
+    /// Records the decision if the adjustment is still pending approval; false if it was not.
+    async fn decide_adjustment(&self, id: &str, decision: &Decision) -> Result<bool, StoreError>;
 }

@@ -3,4 +3,5 @@
 
 pub mod cache;
 pub mod ledger;
+pub mod ledger_records;
 pub mod store;

@@ -1,0 +1,48 @@
+//! Events for the outside world (ledger.md, "Exactly once"): one per committed transfer,
+//! written in the same transaction as the transfer and delivered at least once by a relay.
+//! Consumers dedupe by `id`.
+//!
+//! An event's `position` is its transfer's journal `seq`. Seqs are handed out under the
+//! journal head's row lock, which is held to commit, so positions become visible in order:
+//! a relay that reads "after my cursor" never skips an event committed later with a lower
+//! position (the trap of outboxes keyed by a plain sequence).
+
+use super::account::Account;
+use super::store::ChainedTransfer;
+use super::transfer::Transfer;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEvent {
+    pub position: i64,
+    /// `evt_<transfer uuid hex>`: stable, so a redelivery carries the same id.
+    pub id: String,
+    /// `transfer.posted`, `transfer.pending`, `transfer.captured` or `transfer.voided`.
+    pub kind: String,
+    /// JSON: `{"transfer": …, "owners": [debit owner, credit owner]}`.
+    pub payload: String,
+    pub created_at: i64,
+}
+
+pub fn kind_of(t: &Transfer) -> &'static str {
+    match (t.flags.pending, t.flags.post_pending, t.flags.void_pending) {
+        (true, _, _) => "transfer.pending",
+        (_, true, _) => "transfer.captured",
+        (_, _, true) => "transfer.voided",
+        _ => "transfer.posted",
+    }
+}
+
+/// The event for a committed transfer; `debit` and `credit` are its accounts.
+pub fn transfer_event(c: &ChainedTransfer, debit: Option<&Account>, credit: Option<&Account>) -> OutboxEvent {
+    let t = &c.transfer;
+    let owners: Vec<&str> = [debit, credit].into_iter().flatten().map(|a| a.owner.as_str()).collect();
+    let payload = serde_json::json!({ "transfer": t, "owners": owners });
+    OutboxEvent {
+        position: c.seq,
+        id: format!("evt_{}", t.id.0.simple()),
+        kind: kind_of(t).to_owned(),
+        payload: payload.to_string(),
+        created_at: t.created_at,
+    }
+}
