@@ -7,7 +7,8 @@ use crate::error::ApiError;
 use crate::error_code::ErrorCode;
 use crate::middleware::{access_log, json_errors, request_id, security_headers};
 use crate::routes::{
-    accounts, admin, api_keys, auth, businesses, csp_reports, dev, error_codes, health, me, transfers,
+    accounts, adjustments, admin, api_keys, auth, businesses, csp_reports, dev, error_codes, health, me, statements,
+    transfers,
 };
 use crate::state::AppState;
 use axum::Router;
@@ -84,6 +85,11 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::get))
         .routes(routes!(accounts::close))
         .routes(routes!(accounts::history))
+        .routes(routes!(statements::statement))
+        .routes(routes!(adjustments::propose, adjustments::list))
+        .routes(routes!(adjustments::get))
+        .routes(routes!(adjustments::approve))
+        .routes(routes!(adjustments::reject))
         .routes(routes!(transfers::create))
         .routes(routes!(transfers::batch))
         .routes(routes!(transfers::get))

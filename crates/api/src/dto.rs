@@ -74,3 +74,4 @@ prefixed_id!(SessionId, "ses");
 prefixed_id!(ApiKeyId, "key");
 prefixed_id!(BusinessId, "biz");
 prefixed_id!(UserId, "usr");
+prefixed_id!(AdjustmentId, "adj");

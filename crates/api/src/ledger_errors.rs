@@ -58,6 +58,12 @@ impl From<LedgerError> for ApiError {
             LedgerError::AccountClosed => ApiError::of(ErrorCode::AccountClosed),
             LedgerError::KeyReused => ApiError::of(ErrorCode::IdempotencyKeyReused).with_param("Idempotency-Key"),
             LedgerError::Transfer(t) => t.into(),
+            e @ LedgerError::StatementTooLarge { .. } => {
+                ApiError::new(ErrorCode::StatementTooLarge, e.to_string()).with_param("from")
+            }
+            LedgerError::AdjustmentNotFound => ApiError::of(ErrorCode::AdjustmentNotFound),
+            e @ LedgerError::AdjustmentDecided(_) => ApiError::new(ErrorCode::AdjustmentAlreadyDecided, e.to_string()),
+            LedgerError::FourEyes => ApiError::of(ErrorCode::FourEyesRequired),
             LedgerError::Denied(d) => d.into(),
             LedgerError::Store(pb_domain::StoreError::Unavailable(d)) => ApiError::unavailable(d),
             LedgerError::Store(other) => ApiError::internal(other),

@@ -67,6 +67,10 @@ impl AppState {
         self.0.services.pubsub.as_ref()
     }
 
+    pub fn pubsub_arc(&self) -> Arc<dyn PubSub> {
+        self.0.services.pubsub.clone()
+    }
+
     pub fn identity(&self) -> &pb_identity::IdentityService {
         self.0.services.identity.as_ref()
     }

@@ -1,5 +1,6 @@
 use pb_domain::StoreError;
 use pb_domain::identity::caller::Denied;
+use pb_domain::ledger::adjustment::AdjustmentStatus;
 use pb_domain::ledger::transfer::TransferError;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +23,14 @@ pub enum LedgerError {
     KeyReused,
     #[error("{0}")]
     Transfer(TransferError),
+    #[error("the statement would have more than {max_lines} lines; ask for a shorter period")]
+    StatementTooLarge { max_lines: u32 },
+    #[error("no such adjustment")]
+    AdjustmentNotFound,
+    #[error("the adjustment was already decided ({})", .0.as_str())]
+    AdjustmentDecided(AdjustmentStatus),
+    #[error("an adjustment must be decided by a different staff member than the one who proposed it")]
+    FourEyes,
     #[error("{0}")]
     Denied(#[from] Denied),
     #[error("{0}")]

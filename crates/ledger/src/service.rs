@@ -10,7 +10,9 @@ use pb_domain::ledger::Amount;
 use pb_domain::ledger::account::{Account, AccountFlags, AccountId, Balances};
 use pb_domain::ledger::asset::AssetRegistry;
 use pb_domain::ledger::engine::PendingState;
-use pb_domain::ledger::store::{CloseOutcome, Command, CommandOutcome, Created, Idempotency, LedgerStore, Results};
+use pb_domain::ledger::store::{
+    AdjustmentStore, CloseOutcome, Command, CommandOutcome, Created, Idempotency, LedgerStore, Results,
+};
 use pb_domain::ledger::transfer::{Transfer, TransferFlags, TransferId, TransferRequest};
 use pb_domain::ledger::verify::{VerifyReport, verify};
 use pb_domain::{Clock, Environment};
@@ -53,6 +55,7 @@ pub struct TransferInput {
 
 pub struct LedgerService {
     store: Arc<dyn LedgerStore>,
+    adjustments: Arc<dyn AdjustmentStore>,
     identity: Arc<dyn IdentityStore>,
     batcher: Batcher,
     clock: Arc<dyn Clock>,
@@ -85,15 +88,17 @@ pub fn check_metadata(m: &BTreeMap<String, String>) -> Result<(), LedgerError> {
 }
 
 impl LedgerService {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Arc<dyn LedgerStore>,
+        adjustments: Arc<dyn AdjustmentStore>,
         identity: Arc<dyn IdentityStore>,
         batcher: Batcher,
         clock: Arc<dyn Clock>,
         assets: AssetRegistry,
         environment: Environment,
     ) -> Self {
-        Self { store, identity, batcher, clock, assets, environment }
+        Self { store, adjustments, identity, batcher, clock, assets, environment }
     }
 
     pub fn assets(&self) -> &AssetRegistry {
@@ -102,6 +107,22 @@ impl LedgerService {
 
     pub fn store(&self) -> &dyn LedgerStore {
         self.store.as_ref()
+    }
+
+    pub(crate) fn adjustment_store(&self) -> &dyn AdjustmentStore {
+        self.adjustments.as_ref()
+    }
+
+    pub(crate) fn identity(&self) -> &dyn IdentityStore {
+        self.identity.as_ref()
+    }
+
+    pub(crate) fn batcher(&self) -> &Batcher {
+        &self.batcher
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     async fn submit(&self, command: Command) -> Result<(Results, bool), LedgerError> {

@@ -28,6 +28,7 @@ pub struct Server {
     shutdown_delay: Duration,
     dispatcher: Dispatcher,
     leases: Arc<dyn pb_domain::LeaseStore>,
+    outbox: Arc<dyn pb_domain::ledger::store::OutboxStore>,
 }
 
 impl Server {
@@ -60,6 +61,7 @@ impl Server {
             shutdown_delay: config.shutdown_delay,
             dispatcher,
             leases: stores.leases.clone(),
+            outbox: stores.outbox.clone(),
         })
     }
 
@@ -97,6 +99,13 @@ impl Server {
             self.dispatcher.holder.clone(),
             Duration::from_secs(1),
         ));
+        let relay = tokio::spawn(pb_ledger::relay_outbox(
+            self.outbox.clone(),
+            self.state.pubsub_arc(),
+            self.leases.clone(),
+            self.dispatcher.holder.clone(),
+            Duration::from_millis(200),
+        ));
         let (stop_tx, stop_rx) = watch::channel(false);
         let state = self.state.clone();
         let delay = self.shutdown_delay;
@@ -117,6 +126,7 @@ impl Server {
         upkeep.abort();
         dispatcher.abort();
         expiry.abort();
+        relay.abort();
         self.state.store().close().await;
         tracing::info!("stopped");
         result.map(|_| ()).context("serving HTTP")

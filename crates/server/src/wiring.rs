@@ -7,7 +7,7 @@ use pb_api::{ApiSettings, Services};
 use pb_cache::{InProcess, RedisCache};
 use pb_domain::identity::store::IdentityStore;
 use pb_domain::ledger::AssetRegistry;
-use pb_domain::ledger::store::LedgerStore;
+use pb_domain::ledger::store::{AdjustmentStore, LedgerStore, OutboxStore};
 use pb_domain::notify::EmailSender;
 use pb_domain::{Cache, Environment, LeaseStore, PubSub, Store, SystemClock};
 use pb_identity::{IdentityService, IdentitySettings};
@@ -25,11 +25,20 @@ pub struct Stores {
     pub identity: Arc<dyn IdentityStore>,
     pub leases: Arc<dyn LeaseStore>,
     pub ledger: Arc<dyn LedgerStore>,
+    pub outbox: Arc<dyn OutboxStore>,
+    pub adjustments: Arc<dyn AdjustmentStore>,
 }
 
-fn split<S: Store + IdentityStore + LeaseStore + LedgerStore>(s: S) -> Stores {
+fn split<S: Store + IdentityStore + LeaseStore + LedgerStore + OutboxStore + AdjustmentStore>(s: S) -> Stores {
     let s = Arc::new(s);
-    Stores { store: s.clone(), identity: s.clone(), leases: s.clone(), ledger: s }
+    Stores {
+        store: s.clone(),
+        identity: s.clone(),
+        leases: s.clone(),
+        ledger: s.clone(),
+        outbox: s.clone(),
+        adjustments: s,
+    }
 }
 
 pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
@@ -123,6 +132,7 @@ pub fn ledger(config: &Config, stores: &Stores) -> anyhow::Result<LedgerService>
     );
     Ok(LedgerService::new(
         stores.ledger.clone(),
+        stores.adjustments.clone(),
         stores.identity.clone(),
         batcher,
         Arc::new(SystemClock),

@@ -1,6 +1,7 @@
 //! Route handlers, one file per resource.
 
 pub mod accounts;
+pub mod adjustments;
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
@@ -11,4 +12,5 @@ pub mod error_codes;
 pub mod health;
 pub mod ledger_views;
 pub mod me;
+pub mod statements;
 pub mod transfers;

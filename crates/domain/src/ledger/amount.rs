@@ -67,9 +67,33 @@ impl std::fmt::Display for Amount {
     }
 }
 
+/// A signed count of minor units as a decimal in major units, exactly: `to_decimal(-1234, 2)`
+/// is `"-12.34"`; scale 0 has no point. For display and CSV; the API's amounts stay integers.
+pub fn to_decimal(units: i128, scale: u8) -> String {
+    let sign = if units < 0 { "-" } else { "" };
+    let digits = units.unsigned_abs().to_string();
+    let scale = usize::from(scale);
+    if scale == 0 {
+        return format!("{sign}{digits}");
+    }
+    let padded = format!("{digits:0>width$}", width = scale + 1);
+    let (whole, frac) = padded.split_at(padded.len() - scale);
+    format!("{sign}{whole}.{frac}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_are_exact() {
+        assert_eq!(to_decimal(-1234, 2), "-12.34");
+        assert_eq!(to_decimal(5, 2), "0.05");
+        assert_eq!(to_decimal(0, 2), "0.00");
+        assert_eq!(to_decimal(1_000_000_000_000_000_001, 18), "1.000000000000000001");
+        assert_eq!(to_decimal(1500, 0), "1500");
+        assert_eq!(to_decimal(i128::MIN, 2), "-1701411834604692317316873037158841057.28");
+    }
 
     #[test]
     fn parses_only_positive_integer_strings() {

@@ -15,7 +15,7 @@ pub mod transfer;
 pub mod verify;
 
 pub use account::{Account, AccountFlags, AccountId, Balances};
-pub use amount::{Amount, AmountError};
+pub use amount::{Amount, AmountError, to_decimal};
 pub use asset::{Asset, AssetCode, AssetRegistry};
 pub use engine::{PendingState, PendingTransfer, execute};
 pub use transfer::{Transfer, TransferError, TransferFlags, TransferId, TransferRequest};

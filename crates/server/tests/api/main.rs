@@ -10,6 +10,7 @@ mod errors;
 mod health;
 mod identity;
 mod ledger;
+mod ledger_records;
 mod log_secrecy;
 mod modes;
 mod processes;

@@ -72,6 +72,29 @@ impl TestApp {
     }
 }
 
+/// A staff member with TOTP enrolled and a fresh step-up, signed in.
+pub struct Staff {
+    pub id: String,
+    pub token: String,
+}
+
+impl TestApp {
+    pub async fn staff_member(&self, email: &str, role: pb_domain::identity::roles::StaffRole) -> Staff {
+        let address = pb_domain::identity::email::EmailAddress::parse(email).unwrap();
+        let created = self.state.identity().create_staff(&address, "Staff Member", role).await.unwrap();
+        let session = json(self.login(email, &created.one_time_password).await).await;
+        let token = session["session"]["token"].as_str().unwrap().to_owned();
+        let secret =
+            json(self.post_as(&token, "/v1/me/mfa/totp", json!({})).await).await["secret"].as_str().unwrap().to_owned();
+        let r = self.post_as(&token, "/v1/me/mfa/totp/confirm", json!({"code": totp(&secret, now())})).await;
+        assert_eq!(r.status(), 200);
+        // The next time step: a code is never accepted twice.
+        let r = self.post_as(&token, "/v1/auth/step-up", json!({"code": totp(&secret, now() + 30)})).await;
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+        Staff { id: created.user.id, token }
+    }
+}
+
 /// The TOTP code for `secret` at `unix` seconds.
 pub fn totp(secret: &str, unix: i64) -> String {
     pb_domain::identity::totp::code_at(secret, unix).unwrap()

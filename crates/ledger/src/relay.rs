@@ -1,0 +1,64 @@
+//! Delivers the outbox to the pub/sub bus (Redis in production, in-process in the embedded
+//! default), at least once, in position order; one instance at a time (lease). Subscribers
+//! (realtime updates, webhooks, notifications) dedupe by event id.
+
+use pb_domain::ledger::store::OutboxStore;
+use pb_domain::{Clock, LeaseStore, PubSub, SystemClock};
+use std::sync::Arc;
+use std::time::Duration;
+
+const LEASE: &str = "ledger-outbox-relay";
+pub const CONSUMER: &str = "pubsub";
+/// The channel every ledger event is published on.
+pub const CHANNEL: &str = "ledger.events";
+
+/// Publishes what is after the cursor, then moves the cursor. Returns how many were sent.
+pub async fn relay_once(outbox: &dyn OutboxStore, bus: &dyn PubSub, batch: u32) -> Result<usize, String> {
+    let cursor = outbox.cursor(CONSUMER).await.map_err(|e| e.to_string())?;
+    let events = outbox.events_after(cursor, batch).await.map_err(|e| e.to_string())?;
+    let Some(last) = events.last().map(|e| e.position) else {
+        metrics::gauge!("ledger_outbox_backlog").set(0.0);
+        return Ok(0);
+    };
+    for e in &events {
+        let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::Null);
+        let message = serde_json::json!({
+            "id": e.id, "type": e.kind, "position": e.position, "created": e.created_at, "data": payload,
+        });
+        bus.publish(CHANNEL, message.to_string().as_bytes()).await.map_err(|e| e.to_string())?;
+    }
+    outbox.set_cursor(CONSUMER, last).await.map_err(|e| e.to_string())?;
+    let head = outbox.last_position().await.map_err(|e| e.to_string())?;
+    metrics::gauge!("ledger_outbox_backlog").set((head - last).max(0) as f64);
+    metrics::counter!("ledger_outbox_delivered_total").increment(events.len() as u64);
+    Ok(events.len())
+}
+
+pub async fn relay_outbox(
+    outbox: Arc<dyn OutboxStore>,
+    bus: Arc<dyn PubSub>,
+    leases: Arc<dyn LeaseStore>,
+    holder: String,
+    every: Duration,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match leases.try_acquire_lease(LEASE, &holder, SystemClock.now_ms(), 30_000).await {
+            // Drain while there is a backlog; then wait for the next tick.
+            Ok(true) => loop {
+                match relay_once(outbox.as_ref(), bus.as_ref(), 500).await {
+                    Ok(500) => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "outbox relay failed; will retry");
+                        break;
+                    }
+                }
+            },
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "outbox relay lease unavailable"),
+        }
+    }
+}
