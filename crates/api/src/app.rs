@@ -100,13 +100,41 @@ fn documented_routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI 3.1 document (also served at `/v1/openapi.json`, printed by `protocol-bank openapi`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented_routes().into_openapi()
+    with_operation_ids(documented_routes().into_openapi())
+}
+
+/// Handlers in different modules share names (`list`, `get`), and utoipa names operations after
+/// handlers; OpenAPI requires unique operation ids, and client generators key on them. Name each
+/// by method and path instead: `get /v1/accounts/{id}/transfers` → `get_v1_accounts_id_transfers`.
+fn with_operation_ids(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    for (path, item) in spec.paths.paths.iter_mut() {
+        let slug: String = path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| s.trim_matches(['{', '}']).replace('-', "_"))
+            .collect::<Vec<_>>()
+            .join("_");
+        let ops = [
+            ("get", &mut item.get),
+            ("post", &mut item.post),
+            ("put", &mut item.put),
+            ("patch", &mut item.patch),
+            ("delete", &mut item.delete),
+        ];
+        for (method, op) in ops {
+            if let Some(op) = op.as_mut() {
+                op.operation_id = Some(format!("{method}_{slug}"));
+            }
+        }
+    }
+    spec
 }
 
 /// The public router, ready to serve.
 pub fn router(state: AppState) -> Router {
     let settings = state.settings().clone();
     let (routes, spec) = documented_routes().split_for_parts();
+    let spec = with_operation_ids(spec);
 
     let mut app = routes
         .merge(SwaggerUi::new("/docs").url("/v1/openapi.json", spec))
@@ -146,8 +174,23 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn route_not_found() -> ApiError {
-    ApiError::of(ErrorCode::RouteNotFound)
+/// Unknown API paths answer JSON; everything else is the web app: a file of its build, or its
+/// shell for a client-side route (`/accounts/acct_…`), so deep links and reloads work.
+async fn route_not_found(method: Method, uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    let api = path.starts_with("/v1/") || path == "/v1" || path.starts_with("/docs");
+    if api || (method != Method::GET && method != Method::HEAD) {
+        return ApiError::of(ErrorCode::RouteNotFound).into_response();
+    }
+    let last = path.rsplit('/').next().unwrap_or_default();
+    let asset = pb_web::file(path).or_else(|| if last.contains('.') { None } else { pb_web::index() });
+    match asset {
+        Some(a) => {
+            ([(header::CONTENT_TYPE, a.content_type), (header::CACHE_CONTROL, a.cache_control.to_owned())], a.body)
+                .into_response()
+        }
+        None => ApiError::of(ErrorCode::RouteNotFound).into_response(),
+    }
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -15,14 +15,14 @@ impl IdentityService {
     /// The caller behind a session token, or `Unauthenticated`.
     pub async fn authenticate_session(&self, token: &str) -> Result<Caller, IdentityError> {
         let now = self.now();
-        let session = self.store.session_by_token(&hash_token(token)).await?.ok_or(IdentityError::Unauthenticated)?;
+        let (session, user) =
+            self.store.session_with_user(&hash_token(token)).await?.ok_or(IdentityError::Unauthenticated)?;
         let live = session.revoked_at.is_none()
             && now < session.expires_at
             && now - session.last_seen_at < self.settings.session_idle_ms;
         if !live {
             return Err(IdentityError::Unauthenticated);
         }
-        let user = self.store.user_by_id(&session.user_id).await?.ok_or(IdentityError::Unauthenticated)?;
         if user.status != UserStatus::Active {
             return Err(IdentityError::Unauthenticated);
         }

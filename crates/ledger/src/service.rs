@@ -55,6 +55,9 @@ pub struct TransferInput {
 
 pub struct LedgerService {
     store: Arc<dyn LedgerStore>,
+    /// An account's owner and asset never change, so they are cached per instance: a transfer
+    /// request needs no read before the batch (which checks balances and `closed` under lock).
+    facts: std::sync::Mutex<std::collections::HashMap<AccountId, (String, pb_domain::ledger::AssetCode)>>,
     adjustments: Arc<dyn AdjustmentStore>,
     identity: Arc<dyn IdentityStore>,
     batcher: Batcher,
@@ -98,7 +101,7 @@ impl LedgerService {
         assets: AssetRegistry,
         environment: Environment,
     ) -> Self {
-        Self { store, adjustments, identity, batcher, clock, assets, environment }
+        Self { store, facts: Default::default(), adjustments, identity, batcher, clock, assets, environment }
     }
 
     pub fn assets(&self) -> &AssetRegistry {
@@ -130,6 +133,33 @@ impl LedgerService {
             CommandOutcome::Executed(r) => Ok((r, false)),
             CommandOutcome::Replayed(r) => Ok((r, true)),
             CommandOutcome::KeyReused => Err(LedgerError::KeyReused),
+        }
+    }
+
+    /// Owner and asset of an account the caller may read, from the cache when known.
+    async fn facts(
+        &self,
+        caller: &Caller,
+        id: AccountId,
+    ) -> Result<(String, pb_domain::ledger::AssetCode), LedgerError> {
+        let known = self.facts.lock().ok().and_then(|m| m.get(&id).cloned());
+        let (owner, asset) = match known {
+            Some(f) => f,
+            None => {
+                let a = self.store.account(id).await?.ok_or(LedgerError::AccountNotFound)?;
+                if let Ok(mut m) = self.facts.lock() {
+                    if m.len() >= 200_000 {
+                        m.clear();
+                    }
+                    m.insert(id, (a.owner.clone(), a.asset.clone()));
+                }
+                (a.owner, a.asset)
+            }
+        };
+        match caller.can_read(&owner) {
+            Ok(()) => Ok((owner, asset)),
+            Err(Denied::NotFound) => Err(LedgerError::AccountNotFound),
+            Err(d) => Err(d.into()),
         }
     }
 
@@ -245,17 +275,17 @@ impl LedgerService {
         input: &TransferInput,
         linked: bool,
     ) -> Result<TransferRequest, LedgerError> {
-        let from = self.account(caller, input.from).await?;
-        caller.can_move_money(&from.owner)?;
+        let (owner, asset) = self.facts(caller, input.from).await?;
+        caller.can_move_money(&owner)?;
         check_metadata(&input.metadata)?;
         let description = input.description.as_deref().map(|d| clean_text("description", d, 500)).transpose()?;
-        let to = self.recipient(&input.to, from.asset.as_str()).await?;
+        let to = self.recipient(&input.to, asset.as_str()).await?;
         Ok(TransferRequest {
             id: TransferId::new(),
-            debit_account_id: from.id,
+            debit_account_id: input.from,
             credit_account_id: to,
             amount: Some(input.amount),
-            asset: Some(from.asset.clone()),
+            asset: Some(asset),
             code: "p2p".into(),
             flags: TransferFlags { pending: input.hold_timeout_seconds.is_some(), linked, ..TransferFlags::default() },
             pending_id: None,

@@ -182,6 +182,8 @@ impl LedgerTx for PgLedgerTx {
         Ok((seq, hash.try_into().map_err(|_| StoreError::Other("ledger head hash is not 32 bytes".into()))?))
     }
 
+    /// Everything in one statement (data-modifying CTEs), so the journal head's lock is held
+    /// for three round trips — lock, write, commit — however large the batch.
     async fn write(
         &mut self,
         transfers: &[ChainedTransfer],
@@ -190,111 +192,71 @@ impl LedgerTx for PgLedgerTx {
         outcomes: &[(Idempotency, String)],
         events: &[OutboxEvent],
     ) -> Result<(), StoreError> {
-        if !events.is_empty() {
-            let e = |f: fn(&OutboxEvent) -> &str| events.iter().map(f).collect::<Vec<&str>>();
-            let positions: Vec<i64> = events.iter().map(|x| x.position).collect();
-            let created: Vec<i64> = events.iter().map(|x| x.created_at).collect();
-            sqlx::query(
-                "INSERT INTO ledger_outbox (position, id, kind, payload, created_at)
-                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[])",
-            )
-            .bind(&positions)
-            .bind(e(|x| &x.id))
-            .bind(e(|x| &x.kind))
-            .bind(e(|x| &x.payload))
-            .bind(&created)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(store_error)?;
-        }
-        if !transfers.is_empty() {
-            let t = |f: fn(&ChainedTransfer) -> String| transfers.iter().map(f).collect::<Vec<String>>();
-            let seqs: Vec<i64> = transfers.iter().map(|c| c.seq).collect();
-            let ids: Vec<uuid::Uuid> = transfers.iter().map(|c| c.transfer.id.0).collect();
-            let debits: Vec<uuid::Uuid> = transfers.iter().map(|c| c.transfer.debit_account_id.0).collect();
-            let credits: Vec<uuid::Uuid> = transfers.iter().map(|c| c.transfer.credit_account_id.0).collect();
-            let flags: Vec<i64> = transfers.iter().map(|c| c.transfer.flags.bits()).collect();
-            let pendings: Vec<Option<uuid::Uuid>> =
-                transfers.iter().map(|c| c.transfer.pending_id.map(|p| p.0)).collect();
-            let expires: Vec<Option<i64>> = transfers.iter().map(|c| c.transfer.expires_at).collect();
-            let descriptions: Vec<Option<String>> = transfers.iter().map(|c| c.transfer.description.clone()).collect();
-            let dba: Vec<Option<String>> =
-                transfers.iter().map(|c| c.transfer.debit_balance_after.map(|b| b.to_string())).collect();
-            let cba: Vec<Option<String>> =
-                transfers.iter().map(|c| c.transfer.credit_balance_after.map(|b| b.to_string())).collect();
-            let created: Vec<i64> = transfers.iter().map(|c| c.transfer.created_at).collect();
-            let prevs: Vec<Vec<u8>> = transfers.iter().map(|c| c.prev_hash.clone()).collect();
-            let hashes: Vec<Vec<u8>> = transfers.iter().map(|c| c.hash.clone()).collect();
-            sqlx::query(
-                "INSERT INTO ledger_transfers (seq, id, debit_account_id, credit_account_id, amount, asset, code, flags,
-                     pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after, created_at,
-                     prev_hash, hash)
+        let tr = |f: fn(&ChainedTransfer) -> String| transfers.iter().map(f).collect::<Vec<String>>();
+        let ev = |f: fn(&OutboxEvent) -> &str| events.iter().map(f).collect::<Vec<&str>>();
+        let bal =
+            |f: fn(&Balances) -> u128| accounts.iter().map(|x| f(&x.balances).to_string()).collect::<Vec<String>>();
+        sqlx::query(
+            "WITH
+             outbox AS (
+                 INSERT INTO ledger_outbox (position, id, kind, payload, created_at)
+                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[])),
+             journal AS (
+                 INSERT INTO ledger_transfers (seq, id, debit_account_id, credit_account_id, amount, asset, code, flags,
+                     pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after,
+                     created_at, prev_hash, hash)
                  SELECT seq, id, d, c, a::numeric, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h
-                 FROM UNNEST($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::bigint[],
-                     $9::uuid[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bigint[], $16::bytea[], $17::bytea[])
-                 AS x(seq, id, d, c, a, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h)",
-            )
-            .bind(&seqs)
-            .bind(&ids)
-            .bind(&debits)
-            .bind(&credits)
-            .bind(t(|c| c.transfer.amount.to_string()))
-            .bind(t(|c| c.transfer.asset.clone()))
-            .bind(t(|c| c.transfer.code.clone()))
-            .bind(&flags)
-            .bind(&pendings)
-            .bind(&expires)
-            .bind(&descriptions)
-            .bind(t(|c| serde_json::to_string(&c.transfer.metadata).unwrap_or_else(|_| "{}".into())))
-            .bind(&dba)
-            .bind(&cba)
-            .bind(&created)
-            .bind(&prevs)
-            .bind(&hashes)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(store_error)?;
-        }
-        if !accounts.is_empty() {
-            let a =
-                |f: fn(&Balances) -> u128| accounts.iter().map(|x| f(&x.balances).to_string()).collect::<Vec<String>>();
-            let ids: Vec<uuid::Uuid> = accounts.iter().map(|x| x.id.0).collect();
-            sqlx::query(
-                "UPDATE ledger_accounts AS t SET debits_pending = v.dp::numeric, debits_posted = v.dq::numeric,
+                 FROM UNNEST($6::bigint[], $7::uuid[], $8::uuid[], $9::uuid[], $10::text[], $11::text[], $12::text[],
+                     $13::bigint[], $14::uuid[], $15::bigint[], $16::text[], $17::text[], $18::text[], $19::text[],
+                     $20::bigint[], $21::bytea[], $22::bytea[])
+                 AS x(seq, id, d, c, a, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h)),
+             counters AS (
+                 UPDATE ledger_accounts AS t SET debits_pending = v.dp::numeric, debits_posted = v.dq::numeric,
                      credits_pending = v.cp::numeric, credits_posted = v.cq::numeric
-                 FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS v(id, dp, dq, cp, cq)
-                 WHERE t.id = v.id",
-            )
-            .bind(&ids)
-            .bind(a(|b| b.debits_pending))
-            .bind(a(|b| b.debits_posted))
-            .bind(a(|b| b.credits_pending))
-            .bind(a(|b| b.credits_posted))
-            .execute(&mut *self.tx)
-            .await
-            .map_err(store_error)?;
-        }
-        sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(head.0)
-            .bind(head.1.to_vec())
-            .execute(&mut *self.tx)
-            .await
-            .map_err(store_error)?;
-        if !outcomes.is_empty() {
-            let owners: Vec<&str> = outcomes.iter().map(|(k, _)| k.owner.as_str()).collect();
-            let keys: Vec<&str> = outcomes.iter().map(|(k, _)| k.key.as_str()).collect();
-            let bodies: Vec<&str> = outcomes.iter().map(|(_, o)| o.as_str()).collect();
-            sqlx::query(
-                "UPDATE idempotency_keys AS t SET outcome = v.o FROM UNNEST($1::text[], $2::text[], $3::text[]) AS v(w, k, o)
-                 WHERE t.owner_id = v.w AND t.key = v.k",
-            )
-            .bind(&owners)
-            .bind(&keys)
-            .bind(&bodies)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(store_error)?;
-        }
+                 FROM UNNEST($23::uuid[], $24::text[], $25::text[], $26::text[], $27::text[]) AS v(id, dp, dq, cp, cq)
+                 WHERE t.id = v.id),
+             head AS (UPDATE ledger_head SET seq = $28, hash = $29 WHERE id = 1),
+             keys AS (
+                 UPDATE idempotency_keys AS t SET outcome = v.o
+                 FROM UNNEST($30::text[], $31::text[], $32::text[]) AS v(w, k, o)
+                 WHERE t.owner_id = v.w AND t.key = v.k)
+             SELECT 1",
+        )
+        .bind(events.iter().map(|x| x.position).collect::<Vec<i64>>())
+        .bind(ev(|x| &x.id))
+        .bind(ev(|x| &x.kind))
+        .bind(ev(|x| &x.payload))
+        .bind(events.iter().map(|x| x.created_at).collect::<Vec<i64>>())
+        .bind(transfers.iter().map(|c| c.seq).collect::<Vec<i64>>())
+        .bind(transfers.iter().map(|c| c.transfer.id.0).collect::<Vec<uuid::Uuid>>())
+        .bind(transfers.iter().map(|c| c.transfer.debit_account_id.0).collect::<Vec<uuid::Uuid>>())
+        .bind(transfers.iter().map(|c| c.transfer.credit_account_id.0).collect::<Vec<uuid::Uuid>>())
+        .bind(tr(|c| c.transfer.amount.to_string()))
+        .bind(tr(|c| c.transfer.asset.clone()))
+        .bind(tr(|c| c.transfer.code.clone()))
+        .bind(transfers.iter().map(|c| c.transfer.flags.bits()).collect::<Vec<i64>>())
+        .bind(transfers.iter().map(|c| c.transfer.pending_id.map(|p| p.0)).collect::<Vec<Option<uuid::Uuid>>>())
+        .bind(transfers.iter().map(|c| c.transfer.expires_at).collect::<Vec<Option<i64>>>())
+        .bind(transfers.iter().map(|c| c.transfer.description.clone()).collect::<Vec<Option<String>>>())
+        .bind(tr(|c| serde_json::to_string(&c.transfer.metadata).unwrap_or_else(|_| "{}".into())))
+        .bind(transfers.iter().map(|c| c.transfer.debit_balance_after.map(|b| b.to_string())).collect::<Vec<_>>())
+        .bind(transfers.iter().map(|c| c.transfer.credit_balance_after.map(|b| b.to_string())).collect::<Vec<_>>())
+        .bind(transfers.iter().map(|c| c.transfer.created_at).collect::<Vec<i64>>())
+        .bind(transfers.iter().map(|c| c.prev_hash.clone()).collect::<Vec<Vec<u8>>>())
+        .bind(transfers.iter().map(|c| c.hash.clone()).collect::<Vec<Vec<u8>>>())
+        .bind(accounts.iter().map(|x| x.id.0).collect::<Vec<uuid::Uuid>>())
+        .bind(bal(|b| b.debits_pending))
+        .bind(bal(|b| b.debits_posted))
+        .bind(bal(|b| b.credits_pending))
+        .bind(bal(|b| b.credits_posted))
+        .bind(head.0)
+        .bind(head.1.to_vec())
+        .bind(outcomes.iter().map(|(k, _)| k.owner.as_str()).collect::<Vec<&str>>())
+        .bind(outcomes.iter().map(|(k, _)| k.key.as_str()).collect::<Vec<&str>>())
+        .bind(outcomes.iter().map(|(_, o)| o.as_str()).collect::<Vec<&str>>())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(store_error)?;
         Ok(())
     }
 }

@@ -75,6 +75,8 @@ pub trait IdentityStore: Send + Sync + std::fmt::Debug + 'static {
         audit: AuditEvent,
     ) -> Result<(), StoreError>;
     async fn session_by_token(&self, token_hash: &[u8]) -> Result<Option<SessionRecord>, StoreError>;
+    /// The session and its user, in one read (every authenticated request needs both).
+    async fn session_with_user(&self, token_hash: &[u8]) -> Result<Option<(SessionRecord, UserRecord)>, StoreError>;
     async fn touch_session(&self, session_id: &str, now: i64) -> Result<(), StoreError>;
     async fn sessions(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError>;
     /// Revokes `session_id` if it belongs to `user_id` and is live; false otherwise.

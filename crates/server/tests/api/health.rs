@@ -67,6 +67,25 @@ async fn docs_page_renders_and_openapi_lists_the_routes() {
     assert_eq!(spec, serde_json::to_value(pb_api::openapi()).unwrap(), "served = printed by `openapi`");
 }
 
+#[test]
+fn operation_ids_are_unique_and_the_web_apps_copy_is_current() {
+    let spec = serde_json::to_value(pb_api::openapi()).unwrap();
+    let mut ids: Vec<&str> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values().filter_map(|op| op["operationId"].as_str()))
+        .collect();
+    let n = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "operationIds must be unique");
+    // The web app's client types are generated from web/openapi.json.
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/openapi.json")).unwrap();
+    let committed: serde_json::Value = serde_json::from_str(&committed).unwrap();
+    assert!(committed == spec, "web/openapi.json is stale: run scripts/gen-openapi");
+}
+
 #[tokio::test]
 async fn responses_carry_request_ids_and_security_headers() {
     let app = TestApp::spawn(Backend::Sqlite).await;

@@ -1,0 +1,98 @@
+//! `ledger-bench`: starts `protocol-bank serve` in production mode on a fresh PostgreSQL
+//! database, creates funded accounts through the public API (customers sign up and verify by
+//! email, staff fund them with maker-checker adjustments), runs pgbench's TPC-B-like script on
+//! the same PostgreSQL for the same duration, then the HTTP workloads, and prints one table.
+//! Then the same uniform workload on the embedded default (SQLite). Run by `bench/run`.
+#![allow(clippy::print_stdout, clippy::float_arithmetic)]
+
+mod client;
+mod mail_sink;
+mod pgbench;
+mod report;
+mod server;
+mod setup;
+mod workload;
+
+use clap::Parser;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// The release binary under test.
+    #[arg(long, default_value = "target/release/protocol-bank")]
+    binary: PathBuf,
+    /// Seconds per workload (and for pgbench).
+    #[arg(long, default_value_t = 20)]
+    duration: u64,
+    #[arg(long, default_value_t = 10_000)]
+    accounts: usize,
+    /// Customers owning the accounts (sign-ins per IP are rate limited: keep it under ~90).
+    #[arg(long, default_value_t = 50)]
+    customers: usize,
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    postgres: String,
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    redis: String,
+    /// Skip the embedded-default (SQLite) run.
+    #[arg(long)]
+    skip_sqlite: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args = Args::parse();
+    let duration = Duration::from_secs(args.duration);
+    let sink = mail_sink::start().await?;
+    let mut rows = Vec::new();
+
+    let db = pgbench::create_database(&args.postgres, "pb_bench").await?;
+    let tpcb_db = pgbench::create_database(&args.postgres, "pb_bench_tpcb").await?;
+    let result = async {
+        let srv = server::Server::start_production(&args.binary, &db.url, &args.redis, &sink.url).await?;
+        println!("server RSS at start: {:.0} MiB", server::rss_mb(srv.pid()));
+        let world = setup::World::build(&srv, &sink, args.customers, args.accounts).await?;
+        println!(
+            "setup: {} accounts of {} customers funded; server RSS {:.0} MiB",
+            world.accounts.len(),
+            world.customers.len(),
+            server::rss_mb(srv.pid())
+        );
+
+        let tps = pgbench::tpcb(&tpcb_db, 16, duration).await?;
+        println!("pgbench TPC-B-like, 16 clients, {}s: {tps:.0} tps", args.duration);
+        rows.push(report::Row::baseline(tps));
+
+        for w in [workload::Kind::Uniform, workload::Kind::HotAccount, workload::Kind::Batch100] {
+            let connections = if w == workload::Kind::Batch100 { 16 } else { args.connections };
+            let m = workload::run(&srv, &world, w, connections, duration).await;
+            println!("{}: {:.0} transfers/s", w.name(), m.transfers_per_second());
+            rows.push(report::Row::measured(w.name(), connections, &m, tps));
+        }
+        let verified = srv.ledger_verify()?;
+        println!("ledger verify after the PostgreSQL runs: {}", if verified { "ok" } else { "FAILED" });
+        drop(srv);
+
+        if !args.skip_sqlite {
+            let srv = server::Server::start_embedded(&args.binary, &sink.url).await?;
+            let world = setup::World::build(&srv, &sink, args.customers, args.accounts).await?;
+            let m = workload::run(&srv, &world, workload::Kind::Uniform, args.connections, duration).await;
+            rows.push(report::Row::measured("uniform (SQLite, embedded)", args.connections, &m, tps));
+            let ok = srv.ledger_verify()?;
+            println!("ledger verify after the SQLite run: {}", if ok { "ok" } else { "FAILED" });
+        }
+        report::print(&rows, args.duration);
+        anyhow::Ok(verified)
+    }
+    .await;
+    db.drop_now().await;
+    tpcb_db.drop_now().await;
+    match result {
+        Ok(true) => Ok(()),
+        Ok(false) => anyhow::bail!("ledger verify failed"),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,62 @@
+//! The one table the benchmark prints.
+
+use crate::workload::Measured;
+
+#[derive(Debug)]
+pub struct Row {
+    name: String,
+    connections: String,
+    per_second: f64,
+    p50: Option<f64>,
+    p99: Option<f64>,
+    rss: Option<f64>,
+    ratio: Option<f64>,
+}
+
+impl Row {
+    pub fn baseline(tps: f64) -> Self {
+        Self {
+            name: "pgbench TPC-B-like (same PostgreSQL)".into(),
+            connections: "16".into(),
+            per_second: tps,
+            p50: None,
+            p99: None,
+            rss: None,
+            ratio: Some(1.0),
+        }
+    }
+
+    pub fn measured(name: &str, connections: usize, m: &Measured, tps: f64) -> Self {
+        Self {
+            name: name.into(),
+            connections: connections.to_string(),
+            per_second: m.transfers_per_second(),
+            p50: Some(m.percentile_ms(0.50)),
+            p99: Some(m.percentile_ms(0.99)),
+            rss: Some(m.peak_rss_mb),
+            ratio: Some(m.transfers_per_second() / tps.max(1e-9)),
+        }
+    }
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("—".into(), |x| format!("{x:.digits$}"))
+}
+
+pub fn print(rows: &[Row], seconds: u64) {
+    println!("\n{seconds} s per workload; p50/p99 are per request (a batch request carries 100 transfers)\n");
+    println!("| workload | connections | transfers/s | p50 ms | p99 ms | peak server RSS MiB | × pgbench TPS |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for r in rows {
+        println!(
+            "| {} | {} | {:.0} | {} | {} | {} | {} |",
+            r.name,
+            r.connections,
+            r.per_second,
+            opt(r.p50, 1),
+            opt(r.p99, 1),
+            opt(r.rss, 0),
+            opt(r.ratio, 2)
+        );
+    }
+}

@@ -1,0 +1,149 @@
+//! The HTTP workloads: closed-loop clients, each sending its next request when the previous
+//! answer arrives, for a fixed duration.
+
+use crate::client::{Api, key};
+use crate::server::Server;
+use crate::setup::World;
+use rand::Rng;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Random source (one of the caller's accounts) to a random account.
+    Uniform,
+    /// As uniform, but 10% of transfers credit one hot account.
+    HotAccount,
+    /// The batch endpoint, 100 transfers per request.
+    Batch100,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Uniform => "uniform",
+            Self::HotAccount => "hot account (10%)",
+            Self::Batch100 => "batch endpoint (100/request)",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Measured {
+    pub transfers: u64,
+    pub failures: u64,
+    pub seconds: f64,
+    /// Request latencies, microseconds, sorted.
+    pub latencies: Vec<u64>,
+    pub first_error: Option<String>,
+    /// The server's largest resident set sampled during the run, MiB.
+    pub peak_rss_mb: f64,
+}
+
+impl Measured {
+    pub fn transfers_per_second(&self) -> f64 {
+        self.transfers as f64 / self.seconds.max(1e-9)
+    }
+    pub fn percentile_ms(&self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[i] as f64 / 1000.0
+    }
+}
+
+fn item(world: &World, kind: Kind, rng: &mut impl Rng, customer: usize) -> Value {
+    let c = &world.customers[customer];
+    let from = &c.accounts[rng.random_range(0..c.accounts.len())];
+    let mut to = &world.accounts[rng.random_range(0..world.accounts.len())];
+    if kind == Kind::HotAccount && rng.random_bool(0.1) {
+        to = &world.hot;
+    }
+    if to == from {
+        to = if from == &world.accounts[0] { &world.accounts[1] } else { &world.accounts[0] };
+    }
+    json!({"from_account": from, "to": {"account_id": to}, "amount": "1"})
+}
+
+pub async fn run(srv: &Server, world: &World, kind: Kind, connections: usize, duration: Duration) -> Measured {
+    let api = Api::new(&srv.base, connections);
+    let world = Arc::new(World {
+        customers: world.customers.clone(),
+        accounts: world.accounts.clone(),
+        hot: world.hot.clone(),
+    });
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (api, world) = (api.clone(), world.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut m = Measured::default();
+            while Instant::now() < deadline {
+                let (customer, body, path, count) = {
+                    let mut rng = rand::rng();
+                    let customer = rng.random_range(0..world.customers.len());
+                    match kind {
+                        Kind::Batch100 => {
+                            let items: Vec<Value> = (0..100).map(|_| item(&world, kind, &mut rng, customer)).collect();
+                            (customer, json!({"transfers": items, "atomic": false}), "/v1/transfers/batch", 100)
+                        }
+                        _ => (customer, item(&world, kind, &mut rng, customer), "/v1/transfers", 1),
+                    }
+                };
+                let token = world.customers[customer].token.clone();
+                let t0 = Instant::now();
+                let result = api.post(Some(&token), path, Some(&key()), &body).await;
+                m.latencies.push(t0.elapsed().as_micros() as u64);
+                match result {
+                    Ok((201, _)) => m.transfers += 1,
+                    Ok((200, v)) if count > 1 => {
+                        let ok = v["data"]
+                            .as_array()
+                            .map_or(0, |d| d.iter().filter(|x| x.get("transfer").is_some()).count());
+                        m.transfers += ok as u64;
+                        m.failures += count - ok as u64;
+                    }
+                    Ok((status, v)) => {
+                        m.failures += count;
+                        m.first_error.get_or_insert_with(|| format!("{status} {v}"));
+                    }
+                    Err(e) => {
+                        m.failures += count;
+                        m.first_error.get_or_insert_with(|| e.to_string());
+                    }
+                }
+            }
+            m
+        }));
+    }
+    let pid = srv.pid();
+    let sampler = tokio::spawn(async move {
+        let mut peak: f64 = 0.0;
+        while Instant::now() < deadline {
+            peak = peak.max(crate::server::rss_mb(pid));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        peak
+    });
+    let mut total = Measured::default();
+    for t in tasks {
+        if let Ok(m) = t.await {
+            total.transfers += m.transfers;
+            total.failures += m.failures;
+            total.latencies.extend(m.latencies);
+            if total.first_error.is_none() {
+                total.first_error = m.first_error;
+            }
+        }
+    }
+    total.seconds = started.elapsed().as_secs_f64();
+    total.peak_rss_mb = sampler.await.unwrap_or(0.0);
+    total.latencies.sort_unstable();
+    if let Some(e) = &total.first_error {
+        println!("{}: {} failed transfers; first: {e}", kind.name(), total.failures);
+    }
+    total
+}
