@@ -39,6 +39,13 @@ struct Args {
     /// Skip the embedded-default (SQLite) run.
     #[arg(long)]
     skip_sqlite: bool,
+    /// Extra server settings, e.g. `--server-env LEDGER_BATCH_WORKERS=4` (repeatable).
+    #[arg(long = "server-env", value_parser = parse_kv)]
+    server_env: Vec<(String, String)>,
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| "expected KEY=VALUE".into())
 }
 
 #[tokio::main]
@@ -52,7 +59,8 @@ async fn main() -> anyhow::Result<()> {
     let db = pgbench::create_database(&args.postgres, "pb_bench").await?;
     let tpcb_db = pgbench::create_database(&args.postgres, "pb_bench_tpcb").await?;
     let result = async {
-        let srv = server::Server::start_production(&args.binary, &db.url, &args.redis, &sink.url).await?;
+        let srv =
+            server::Server::start_production(&args.binary, &db.url, &args.redis, &sink.url, &args.server_env).await?;
         println!("server RSS at start: {:.0} MiB", server::rss_mb(srv.pid()));
         let world = setup::World::build(&srv, &sink, args.customers, args.accounts).await?;
         println!(
@@ -77,7 +85,7 @@ async fn main() -> anyhow::Result<()> {
         drop(srv);
 
         if !args.skip_sqlite {
-            let srv = server::Server::start_embedded(&args.binary, &sink.url).await?;
+            let srv = server::Server::start_embedded(&args.binary, &sink.url, &args.server_env).await?;
             let world = setup::World::build(&srv, &sink, args.customers, args.accounts).await?;
             let m = workload::run(&srv, &world, workload::Kind::Uniform, args.connections, duration).await;
             rows.push(report::Row::measured("uniform (SQLite, embedded)", args.connections, &m, tps));

@@ -18,9 +18,9 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn common(mail: &str) -> anyhow::Result<HashMap<String, String>> {
+fn common(mail: &str, extra: &[(String, String)]) -> anyhow::Result<HashMap<String, String>> {
     let (public, admin) = (free_port()?, free_port()?);
-    Ok(HashMap::from([
+    let mut env = HashMap::from([
         ("LISTEN_ADDR".into(), format!("127.0.0.1:{public}")),
         ("ADMIN_LISTEN_ADDR".into(), format!("127.0.0.1:{admin}")),
         ("SENDGRID_API_KEY".into(), "bench-sink".into()),
@@ -30,12 +30,20 @@ fn common(mail: &str) -> anyhow::Result<HashMap<String, String>> {
         ("SHUTDOWN_DELAY_SECONDS".into(), "0".into()),
         // As behind the production load balancer: client addresses come from X-Forwarded-For.
         ("TRUSTED_PROXY_HOPS".into(), "1".into()),
-    ]))
+    ]);
+    env.extend(extra.iter().cloned());
+    Ok(env)
 }
 
 impl Server {
-    pub async fn start_production(binary: &Path, database_url: &str, redis: &str, mail: &str) -> anyhow::Result<Self> {
-        let mut env = common(mail)?;
+    pub async fn start_production(
+        binary: &Path,
+        database_url: &str,
+        redis: &str,
+        mail: &str,
+        extra: &[(String, String)],
+    ) -> anyhow::Result<Self> {
+        let mut env = common(mail, extra)?;
         env.insert("PROTOCOL_BANK_ENV".into(), "production".into());
         env.insert("SECRET_KEY".into(), format!("bench-{}", uuid::Uuid::new_v4().simple()));
         env.insert("DATABASE_URL".into(), database_url.into());
@@ -45,10 +53,10 @@ impl Server {
         Self::spawn(binary, env, None).await
     }
 
-    pub async fn start_embedded(binary: &Path, mail: &str) -> anyhow::Result<Self> {
+    pub async fn start_embedded(binary: &Path, mail: &str, extra: &[(String, String)]) -> anyhow::Result<Self> {
         let dir = std::env::temp_dir().join(format!("pb-bench-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir)?;
-        let mut env = common(mail)?;
+        let mut env = common(mail, extra)?;
         env.insert("DATA_DIR".into(), dir.display().to_string());
         Self::spawn(binary, env, Some(dir)).await
     }

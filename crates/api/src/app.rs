@@ -176,14 +176,20 @@ pub fn router(state: AppState) -> Router {
 
 /// Unknown API paths answer JSON; everything else is the web app: a file of its build, or its
 /// shell for a client-side route (`/accounts/acct_…`), so deep links and reloads work.
-async fn route_not_found(method: Method, uri: axum::http::Uri) -> Response {
+/// The shell is for browsers navigating (`Accept: text/html`); API clients and probes asking
+/// for an unknown path get the JSON `route_not_found`.
+async fn route_not_found(method: Method, uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
     let path = uri.path();
-    let api = path.starts_with("/v1/") || path == "/v1" || path.starts_with("/docs");
-    if api || (method != Method::GET && method != Method::HEAD) {
+    let reserved = ["/v1", "/docs", "/metrics", "/health", "/ready"]
+        .iter()
+        .any(|p| path == *p || path.starts_with(&format!("{p}/")));
+    if reserved || (method != Method::GET && method != Method::HEAD) {
         return ApiError::of(ErrorCode::RouteNotFound).into_response();
     }
+    let wants_html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     let last = path.rsplit('/').next().unwrap_or_default();
-    let asset = pb_web::file(path).or_else(|| if last.contains('.') { None } else { pb_web::index() });
+    let shell = || if wants_html && !last.contains('.') { pb_web::index() } else { None };
+    let asset = pb_web::file(path).or_else(shell);
     match asset {
         Some(a) => {
             ([(header::CONTENT_TYPE, a.content_type), (header::CACHE_CONTROL, a.cache_control.to_owned())], a.body)

@@ -42,6 +42,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Pool occupancy for metrics.
     fn pool_stats(&self) -> Vec<PoolStats>;
 
+    /// How far the read replica's replay is behind, in seconds; `None` without a replica.
+    async fn replica_lag_seconds(&self) -> Option<f64> {
+        None
+    }
+
     /// Closes the pools; called on graceful shutdown.
     async fn close(&self);
 }

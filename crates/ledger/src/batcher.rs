@@ -77,6 +77,16 @@ async fn worker(
         let started = std::time::Instant::now();
         match run(&store, &clock, commands.clone()).await {
             Ok(outcomes) => {
+                let (mut ok, mut failed) = (0u64, 0u64);
+                for o in &outcomes {
+                    if let CommandOutcome::Executed(results) = o {
+                        for r in results {
+                            if r.is_ok() { ok += 1 } else { failed += 1 }
+                        }
+                    }
+                }
+                metrics::counter!("ledger_transfers_total", "result" => "committed").increment(ok);
+                metrics::counter!("ledger_transfers_total", "result" => "refused").increment(failed);
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
                 }

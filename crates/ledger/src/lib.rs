@@ -9,6 +9,7 @@ mod expiry;
 mod relay;
 mod service;
 mod statement;
+mod verifier;
 
 pub use adjustments::Proposal;
 pub use batcher::{Batcher, BatcherSettings};
@@ -17,3 +18,4 @@ pub use expiry::expire_holds;
 pub use relay::{CHANNEL as EVENTS_CHANNEL, relay_once, relay_outbox};
 pub use service::{LedgerService, NewAccount, Recipient, Single, TransferInput};
 pub use statement::{MAX_STATEMENT_LINES, Statement, StatementLine};
+pub use verifier::verify_periodically;

@@ -29,6 +29,7 @@ pub struct Server {
     dispatcher: Dispatcher,
     leases: Arc<dyn pb_domain::LeaseStore>,
     outbox: Arc<dyn pb_domain::ledger::store::OutboxStore>,
+    verify_every: Duration,
 }
 
 impl Server {
@@ -62,6 +63,7 @@ impl Server {
             dispatcher,
             leases: stores.leases.clone(),
             outbox: stores.outbox.clone(),
+            verify_every: config.ledger_verify_interval,
         })
     }
 
@@ -99,6 +101,14 @@ impl Server {
             self.dispatcher.holder.clone(),
             Duration::from_secs(1),
         ));
+        let verifier = (!self.verify_every.is_zero()).then(|| {
+            tokio::spawn(pb_ledger::verify_periodically(
+                self.state.ledger_arc(),
+                self.leases.clone(),
+                self.dispatcher.holder.clone(),
+                self.verify_every,
+            ))
+        });
         let relay = tokio::spawn(pb_ledger::relay_outbox(
             self.outbox.clone(),
             self.state.pubsub_arc(),
@@ -127,6 +137,9 @@ impl Server {
         dispatcher.abort();
         expiry.abort();
         relay.abort();
+        if let Some(v) = verifier {
+            v.abort();
+        }
         self.state.store().close().await;
         tracing::info!("stopped");
         result.map(|_| ()).context("serving HTTP")
@@ -171,6 +184,13 @@ fn admin_router(app: AppState, metrics: PrometheusHandle) -> Router {
 }
 
 async fn render_metrics(State(s): State<AdminState>) -> impl IntoResponse {
+    // Dependencies are probed at scrape time, so `dependency_up` is as fresh as the scrape.
+    let checks = pb_api::routes::health::probe_all(&s.app).await;
+    let ready = !s.app.is_draining() && checks.iter().all(|c| c.up);
+    metrics::gauge!("instance_ready").set(if ready { 1.0 } else { 0.0 });
+    if let Some(lag) = s.app.store().replica_lag_seconds().await {
+        metrics::gauge!("db_replica_lag_seconds").set(lag);
+    }
     for pool in s.app.store().pool_stats() {
         let backend = s.app.store().backend();
         let labels = [("pool", pool.pool), ("backend", backend)];

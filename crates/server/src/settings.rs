@@ -114,6 +114,11 @@ pub const SETTINGS: &[Setting] = &[
     ),
     s("LEDGER_BATCH_MAX", Some("512"), "Most commands in one ledger batch (one database transaction)."),
     s("LEDGER_BATCH_WORKERS", None, "Batches committing at once per instance. Default: 2 on PostgreSQL, 1 on SQLite."),
+    s(
+        "LEDGER_VERIFY_INTERVAL_SECONDS",
+        Some("3600"),
+        "How often one instance checks every ledger invariant and the hash chain in the background (gauge `ledger_verify_ok`); 0 turns it off.",
+    ),
     s("LOG_FORMAT", Some("json"), "`json` (one JSON object per line) or `text`."),
     s("LOG_LEVEL", Some("info"), "A tracing filter such as `info` or `info,pb_api=debug` (RUST_LOG overrides it)."),
     secret("ETHEREUM_RPC_URL", "Ethereum JSON-RPC endpoint (HTTP). Unset: custody on Ethereum is off."),

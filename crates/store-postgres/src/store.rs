@@ -148,6 +148,18 @@ impl Store for PgStore {
         checks
     }
 
+    async fn replica_lag_seconds(&self) -> Option<f64> {
+        // Zero when everything received has been replayed (an idle primary is not lag).
+        let replica = self.replica.as_ref()?;
+        sqlx::query_scalar::<_, f64>(
+            "SELECT CASE WHEN pg_last_wal_receive_lsn() IS NULL OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+                    THEN 0 ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END::float8",
+        )
+        .fetch_one(replica)
+        .await
+        .ok()
+    }
+
     fn pool_stats(&self) -> Vec<PoolStats> {
         let mut all = vec![stats("primary", &self.pool)];
         if let Some(replica) = &self.replica {

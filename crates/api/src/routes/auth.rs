@@ -181,7 +181,15 @@ pub async fn login(
     let email = EmailAddress::parse(&req.email)
         .or_else(|_| EmailAddress::parse("unknown@invalid.invalid"))
         .map_err(|_| ApiError::of(crate::ErrorCode::InvalidCredentials))?;
-    match state.identity().login(&email, req.password, &ctx).await? {
+    // `sign_ins_total{outcome}` for the dashboards: success, mfa_required, or the error code.
+    let outcome = state.identity().login(&email, req.password, &ctx).await.map_err(ApiError::from);
+    let label = match &outcome {
+        Ok(LoginOutcome::Session(_)) => "success",
+        Ok(LoginOutcome::MfaRequired { .. }) => "mfa_required",
+        Err(e) => e.code.as_str(),
+    };
+    metrics::counter!("sign_ins_total", "outcome" => label).increment(1);
+    match outcome? {
         LoginOutcome::Session(s) => signed_in(&state, *s).await,
         LoginOutcome::MfaRequired { challenge_id } => {
             Ok(Json(MfaRequired { mfa_required: true, challenge_id }).into_response())

@@ -62,8 +62,7 @@ impl From<ComponentCheck> for Check {
     (status = 200, description = "Ready to serve", body = Readiness),
     (status = 503, description = "A dependency is down, or the instance is shutting down", body = Readiness)))]
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let (mut checks, cache) = tokio::join!(state.store().check(), probe_cache(&state));
-    checks.push(cache);
+    let checks = probe_all(&state).await;
     let all_up = checks.iter().all(|c| c.up);
     for c in checks.iter().filter(|c| !c.up) {
         tracing::warn!(
@@ -80,6 +79,16 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     };
     let code = if status == "ready" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(Readiness { status, checks: checks.into_iter().map(Check::from).collect() }))
+}
+
+/// Probes every dependency and records `dependency_up{dependency}` (1 or 0) for alerting.
+pub async fn probe_all(state: &AppState) -> Vec<ComponentCheck> {
+    let (mut checks, cache) = tokio::join!(state.store().check(), probe_cache(state));
+    checks.push(cache);
+    for c in &checks {
+        metrics::gauge!("dependency_up", "dependency" => c.name).set(if c.up { 1.0 } else { 0.0 });
+    }
+    checks
 }
 
 async fn probe_cache(state: &AppState) -> ComponentCheck {

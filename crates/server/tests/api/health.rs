@@ -1,4 +1,4 @@
-use crate::helpers::{Backend, TestApp, json};
+use crate::helpers::{Backend, TestApp, assert_error, json};
 use crate::stories;
 
 stories!(health_is_alive, ready_names_every_dependency, metrics_are_served_on_the_admin_listener_only);
@@ -132,4 +132,20 @@ async fn cors_answers_only_configured_origins() {
     let r =
         without.client.get(without.url("/health")).header("origin", "https://app.example.com").send().await.unwrap();
     assert!(!r.headers().contains_key("access-control-allow-origin"), "no origins configured: same-origin only");
+}
+
+#[tokio::test]
+async fn the_web_app_is_served_for_browser_routes_only() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let html = |path: &str| app.client.get(app.url(path)).header("accept", "text/html,application/xhtml+xml").send();
+    let shell = html("/accounts/acct_0123").await.unwrap();
+    assert_eq!(shell.status(), 200);
+    assert_eq!(shell.headers()["cache-control"], "no-cache", "the shell is revalidated after a deploy");
+    assert!(shell.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(shell.text().await.unwrap().contains("Protocol Bank"));
+    for reserved in ["/metrics", "/v1/nope", "/docs/nope"] {
+        assert_eq!(html(reserved).await.unwrap().status(), 404, "{reserved} is never the app");
+    }
+    assert_error(app.get("/accounts/acct_0123").await, 404, "route_not_found").await;
+    assert_error(app.get("/assets/missing-abc123.js").await, 404, "route_not_found").await;
 }

@@ -181,7 +181,8 @@ async fn ledger_events_reach_subscribers(app: TestApp) {
         .await
         .expect("the relay publishes within seconds")
         .unwrap();
-    let event: Value = serde_json::from_slice(&message).unwrap();
+    let message: Value = serde_json::from_slice(&message).unwrap();
+    let event = &message["events"][0];
     assert_eq!(event["type"], "transfer.posted");
     assert!(event["id"].as_str().unwrap().starts_with("evt_"));
     assert_eq!(event["data"]["owners"][1], alice.id.as_str());
