@@ -44,7 +44,17 @@ def env(database_port=25432):
 
 
 def call(method, path, body=None, token=None, key=None, ip=None, timeout=10):
-    """(status, json) — never raises for HTTP errors; status 0 for a connection failure."""
+    """(status, json) — never raises for HTTP errors; status 0 for a connection failure. Sign-in
+    routes are rate limited by nginx (10/min per address): back off and retry, like a client."""
+    for _ in range(20):
+        status, data = _call(method, path, body, token, key, ip, timeout)
+        if status != 429 or not path.startswith("/v1/auth/"):
+            return status, data
+        time.sleep(6)
+    return status, data
+
+
+def _call(method, path, body, token, key, ip, timeout):
     req = urllib.request.Request(BASE + path, method=method)
     if body is not None:
         req.data = json.dumps(body).encode()
