@@ -103,8 +103,10 @@ resource "aws_elasticache_replication_group" "redis" {
   engine                     = "redis"
   engine_version             = "7.1"
   node_type                  = var.redis_node_type
-  num_node_groups            = 2 # cluster mode: shards
-  replicas_per_node_group    = 1
+  # Primary + replica in another zone with automatic failover. Cluster mode (sharding) is off on
+  # purpose: the service's Redis client is single-endpoint, and its data (rate-limit windows,
+  # short-lived keys, pub/sub fan-out) is small; sharding would also multiply pub/sub traffic.
+  num_cache_clusters         = 2
   automatic_failover_enabled = true
   multi_az_enabled           = true
   subnet_group_name          = aws_elasticache_subnet_group.main.name
@@ -115,7 +117,7 @@ resource "aws_elasticache_replication_group" "redis" {
   auth_token                 = random_password.redis_auth.result
   snapshot_retention_limit   = 7
   auto_minor_version_upgrade = true
-  parameter_group_name       = "default.redis7.cluster.on"
+  parameter_group_name       = "default.redis7"
   log_delivery_configuration {
     destination      = aws_cloudwatch_log_group.redis.name
     destination_type = "cloudwatch-logs"

@@ -27,8 +27,8 @@ output "db_master_secret_arn" {
   value       = aws_db_instance.primary.master_user_secret[0].secret_arn
 }
 output "redis_endpoint" {
-  description = "ElastiCache configuration endpoint (TLS)."
-  value       = aws_elasticache_replication_group.redis.configuration_endpoint_address
+  description = "ElastiCache primary endpoint (TLS; follows failover)."
+  value       = aws_elasticache_replication_group.redis.primary_endpoint_address
 }
 output "ecs_cluster" {
   description = "ECS cluster name."

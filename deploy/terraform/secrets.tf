@@ -21,7 +21,7 @@ resource "aws_secretsmanager_secret_version" "secret_key" {
 
 resource "aws_secretsmanager_secret_version" "redis_url" {
   secret_id     = aws_secretsmanager_secret.app["REDIS_URL"].id
-  secret_string = "rediss://:${random_password.redis_auth.result}@${aws_elasticache_replication_group.redis.configuration_endpoint_address}:6379"
+  secret_string = "rediss://:${random_password.redis_auth.result}@${aws_elasticache_replication_group.redis.primary_endpoint_address}:6379"
 }
 
 # DATABASE_URL / DATABASE_REPLICA_URL embed the RDS-managed password: a small rotation hook

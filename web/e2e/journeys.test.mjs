@@ -188,12 +188,27 @@ test("a hold shows as pending and can be released", async () => {
   await page.context().close();
 });
 
-test("TOTP enrolment with QR and recovery codes, then MFA at sign-in; sessions revoke", async () => {
+test("sessions: end another device's session; TOTP enrolment with QR and recovery codes; MFA at sign-in", async () => {
   const page = await newPage();
   await signUpAndVerify(page, "mira@example.com", "Mira");
   await signIn(page, "mira@example.com");
   await page.getByRole("heading", { name: "Hello, Mira" }).waitFor();
+  // Another device signs in; the person ends that session from here, and its token stops working.
+  const device = await (
+    await fetch(url("/v1/auth/login"), {
+      method: "POST",
+      headers: { "content-type": "application/json", "user-agent": "OtherDevice/1.0" },
+      body: JSON.stringify({ email: "mira@example.com", password: PASSWORD }),
+    })
+  ).json();
+  const asDevice = () => fetch(url("/v1/me"), { headers: { authorization: `Bearer ${device.session.token}` } });
+  assert.equal((await asDevice()).status, 200);
   await page.goto(url("/security"));
+  const row = page.getByTestId("sessions").locator("li", { hasText: "OtherDevice/1.0" });
+  await row.getByRole("button", { name: "End session" }).click();
+  await row.waitFor({ state: "detached" });
+  assert.equal((await asDevice()).status, 401);
+
   await page.getByRole("button", { name: "Set up authenticator" }).click();
   await page.getByRole("img", { name: "QR code for your authenticator app" }).waitFor();
   const secret = (await page.getByTestId("totp-secret").textContent()).trim();
@@ -206,7 +221,7 @@ test("TOTP enrolment with QR and recovery codes, then MFA at sign-in; sessions r
   await page.getByRole("button", { name: "I have saved them" }).click();
   await page.getByText("Two-step verification is on.").waitFor();
 
-  // Another device signs in (API) and is signed out from here.
+  // With MFA on, a password alone no longer signs in.
   const other = await fetch(url("/v1/auth/login"), {
     method: "POST",
     headers: { "content-type": "application/json", "user-agent": "OtherDevice/1.0" },

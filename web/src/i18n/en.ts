@@ -139,7 +139,7 @@ export const en = {
   "security.unknown_device": "Unknown device",
   "security.last_seen": "last active {when}",
   "security.this_device": "This device",
-  "security.revoke": "Sign out",
+  "security.revoke": "End session",
 
   "mfa.title": "Two-step verification",
   "mfa.intro": "Protect your account with an authenticator app: each sign-in will also ask for a code.",

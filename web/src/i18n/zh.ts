@@ -141,7 +141,7 @@ export const zh: Record<MessageKey, string> = {
   "security.unknown_device": "未知设备",
   "security.last_seen": "最近活动 {when}",
   "security.this_device": "当前设备",
-  "security.revoke": "退出该设备",
+  "security.revoke": "结束会话",
 
   "mfa.title": "两步验证",
   "mfa.intro": "使用身份验证器应用保护您的账户：每次登录时还需输入验证码。",

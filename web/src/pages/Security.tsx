@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { describeAgent } from "../agent";
 import { api, unwrap, type Schemas } from "../api/client";
 import { QrCode } from "../components/QrCode";
 import { Card, ErrorBanner, Field, Loading } from "../components/ui";
@@ -29,7 +30,7 @@ function Sessions() {
         {sessions?.map((s) => (
           <li key={s.id} className="row">
             <span>
-              <span>{s.user_agent ? s.user_agent.slice(0, 60) : t("security.unknown_device")}</span>
+              <span>{describeAgent(s.user_agent) ?? t("security.unknown_device")}</span>
               <span className="muted small">
                 {s.ip ?? "—"} · {t("security.last_seen", { when: new Date(s.last_seen).toLocaleString(lang) })}
               </span>
