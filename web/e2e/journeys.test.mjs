@@ -268,8 +268,46 @@ test("a business creates an API key, shown once; crypto says custody is disabled
   assert.match(key, /^pb_(test|live)_/);
   await page.getByText("Accounting export").waitFor();
   await screenshots(page, "api-keys");
+  await page.getByRole("button", { name: "Revoke" }).click();
+  await page.getByText("Revoked", { exact: true }).waitFor();
   await page.getByRole("link", { name: "Crypto" }).click();
   await page.getByTestId("custody-disabled").waitFor();
   await screenshots(page, "crypto");
   await page.context().close();
+});
+
+test("with custody on, the crypto page shows each chain's deposit address with a QR code", async () => {
+  // Chain endpoints are only dialled by custody's watchers; addresses need just the seed.
+  const custody = await startServer({
+    ETHEREUM_RPC_URL: "http://127.0.0.1:9",
+    SOLANA_RPC_URL: "http://127.0.0.1:9",
+    CUSTODY_MNEMONIC: "test test test test test test test test test test test junk",
+  });
+  try {
+    const context = await browser.newContext({ viewport: DESKTOP, locale: "en-US" });
+    const page = await context.newPage();
+    const base = custody.base;
+    await page.goto(base + "/signup");
+    await page.getByLabel("Full name").fill("Satoshi");
+    await page.getByLabel("Email").fill("satoshi@example.com");
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByRole("link", { name: "Open the development outbox" }).click();
+    await page.locator(".card", { hasText: "satoshi@example.com" }).getByRole("link").first().click();
+    await page.getByText("Your email address is verified").waitFor();
+    await page.goto(base + "/login");
+    await page.getByLabel("Email").fill("satoshi@example.com");
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Hello, Satoshi" }).waitFor();
+    await page.getByRole("link", { name: "Crypto" }).click();
+    // The first customer gets derivation index 1 on each chain (chains.md vectors).
+    await page.getByTestId("deposit-ethereum").filter({ hasText: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" }).waitFor();
+    await page.getByTestId("deposit-solana").filter({ hasText: "AqynRZwvVqUPRwRJXvm6odUb3t93fDjnWe3p6BeuUFxD" }).waitFor();
+    assert.equal(await page.getByRole("img", { name: "QR code of your deposit address" }).count(), 2);
+    await screenshots(page, "crypto-deposit");
+    await context.close();
+  } finally {
+    await custody.stop();
+  }
 });

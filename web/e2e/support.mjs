@@ -25,7 +25,7 @@ function freePort() {
 }
 
 /** Starts the server; resolves when /ready answers 200. */
-export async function startServer() {
+export async function startServer(extraEnv = {}) {
   const [port, admin] = [await freePort(), await freePort()];
   const dataDir = mkdtempSync(join(tmpdir(), "pb-e2e-"));
   const base = `http://127.0.0.1:${port}`;
@@ -38,6 +38,7 @@ export async function startServer() {
       PUBLIC_URL: base,
       LOG_LEVEL: "warn",
       SHUTDOWN_DELAY_SECONDS: "0",
+      ...extraEnv,
     },
     stdio: ["ignore", "ignore", "inherit"],
   });

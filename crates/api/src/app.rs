@@ -7,8 +7,8 @@ use crate::error::ApiError;
 use crate::error_code::ErrorCode;
 use crate::middleware::{access_log, json_errors, request_id, security_headers};
 use crate::routes::{
-    accounts, adjustments, admin, api_keys, auth, businesses, csp_reports, dev, error_codes, health, me, statements,
-    transfers,
+    accounts, adjustments, admin, api_keys, auth, businesses, csp_reports, custody, dev, error_codes, health, me,
+    statements, transfers,
 };
 use crate::state::AppState;
 use axum::Router;
@@ -44,6 +44,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "admin", description = "Staff routes (role-checked)"),
         (name = "development", description = "Development-only helpers, refused in production"),
         (name = "ledger", description = "Assets, accounts, transfers, holds"),
+        (name = "custody", description = "Crypto custody: deposit addresses on Ethereum and Solana"),
     )
 )]
 struct ApiDoc;
@@ -96,6 +97,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(transfers::capture))
         .routes(routes!(transfers::void))
         .routes(routes!(transfers::sandbox_deposit))
+        .routes(routes!(custody::status))
+        .routes(routes!(custody::deposit_addresses))
 }
 
 /// The OpenAPI 3.1 document (also served at `/v1/openapi.json`, printed by `protocol-bank openapi`).

@@ -38,6 +38,7 @@ pub struct Services {
     pub pubsub: Arc<dyn PubSub>,
     pub identity: Arc<pb_identity::IdentityService>,
     pub ledger: Arc<pb_ledger::LedgerService>,
+    pub custody: Arc<pb_custody::CustodyService>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +78,10 @@ impl AppState {
 
     pub fn ledger(&self) -> &pb_ledger::LedgerService {
         self.0.services.ledger.as_ref()
+    }
+
+    pub fn custody(&self) -> &pb_custody::CustodyService {
+        self.0.services.custody.as_ref()
     }
 
     pub fn ledger_arc(&self) -> Arc<pb_ledger::LedgerService> {

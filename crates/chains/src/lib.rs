@@ -4,6 +4,9 @@
 #![forbid(unsafe_code)]
 
 mod eth;
+pub mod eth_rpc;
+pub mod eth_tx;
+mod rlp;
 mod seed;
 mod sol;
 

@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod clock;
+pub mod custody;
 pub mod environment;
 pub mod health;
 pub mod identity;

@@ -4,6 +4,7 @@ use crate::config::{Config, Overrides, Raw, apply_overrides};
 use crate::server::{Server, shutdown_signal};
 use crate::{settings, telemetry, wiring};
 use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +49,22 @@ pub enum Command {
     Ledger {
         #[command(subcommand)]
         command: LedgerCommand,
+    },
+    /// Crypto custody operations.
+    Custody {
+        #[command(subcommand)]
+        command: CustodyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CustodyCommand {
+    /// Create the deployment's master seed (a 24-word BIP-39 mnemonic) and store it sealed with a
+    /// key derived from SECRET_KEY. Does nothing if a seed exists. The mnemonic is not shown
+    /// unless asked for, for an offline backup kept under dual control.
+    Init {
+        #[arg(long)]
+        print_mnemonic_for_offline_backup: bool,
     },
 }
 
@@ -213,6 +230,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 print(&out);
                 Ok(ExitCode::from(2))
             }
+        }
+        Command::Custody { command: CustodyCommand::Init { print_mnemonic_for_offline_backup } } => {
+            let config = Config::load(&overrides)?;
+            let secret_key = crate::secret_key::resolve(&config)?;
+            let stores = wiring::open_stores(&config).await?;
+            stores.store.migrate().await?;
+            let now = pb_domain::Clock::now_ms(&pb_domain::SystemClock);
+            let created =
+                pb_custody::seal_new_seed(stores.custody.as_ref(), secret_key.expose_secret().as_bytes(), now).await?;
+            stores.store.close().await;
+            match created {
+                None => print("custody: a master seed already exists; nothing changed\n"),
+                Some(mnemonic) if print_mnemonic_for_offline_backup => print(&format!(
+                    "custody: master seed created and sealed.\nOffline backup (shown once; write it down, never store it digitally):\n{}\n",
+                    mnemonic.as_str()
+                )),
+                Some(_) => print("custody: master seed created and sealed in the database\n"),
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Openapi => {
             let spec = pb_api::openapi().to_pretty_json()?;

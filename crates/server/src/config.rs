@@ -59,6 +59,7 @@ pub struct Config {
     pub ledger_batch_workers: usize,
     /// How often one instance runs `ledger verify` in the background; zero: never.
     pub ledger_verify_interval: Duration,
+    pub custody_mnemonic: Option<SecretString>,
     pub ethereum_rpc_url: Option<SecretString>,
     pub solana_rpc_url: Option<SecretString>,
     pub kyc_api_key: Option<SecretString>,
@@ -261,6 +262,7 @@ impl Config {
                 None => 1,
             },
             ledger_verify_interval: Duration::from_secs(raw.parse("LEDGER_VERIFY_INTERVAL_SECONDS")?),
+            custody_mnemonic: raw.secret("CUSTODY_MNEMONIC"),
             ethereum_rpc_url: raw.secret("ETHEREUM_RPC_URL"),
             solana_rpc_url: raw.secret("SOLANA_RPC_URL"),
             kyc_api_key: raw.secret("KYC_API_KEY"),

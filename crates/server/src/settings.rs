@@ -121,6 +121,10 @@ pub const SETTINGS: &[Setting] = &[
     ),
     s("LOG_FORMAT", Some("json"), "`json` (one JSON object per line) or `text`."),
     s("LOG_LEVEL", Some("info"), "A tracing filter such as `info` or `info,pb_api=debug` (RUST_LOG overrides it)."),
+    secret(
+        "CUSTODY_MNEMONIC",
+        "The custody master seed as a BIP-39 mnemonic, from your secret manager. Unset: the seed sealed in the database by `protocol-bank custody init`.",
+    ),
     secret("ETHEREUM_RPC_URL", "Ethereum JSON-RPC endpoint (HTTP). Unset: custody on Ethereum is off."),
     secret("SOLANA_RPC_URL", "Solana JSON-RPC endpoint (HTTP). Unset: custody on Solana is off."),
     secret("KYC_API_KEY", "API key for the KYC/AML provider. Unset: the sandbox provider (development only)."),

@@ -5,6 +5,8 @@ use crate::config::{Config, DatabaseTarget};
 use anyhow::Context;
 use pb_api::{ApiSettings, Services};
 use pb_cache::{InProcess, RedisCache};
+use pb_custody::CustodyService;
+use pb_domain::custody::CustodyStore;
 use pb_domain::identity::store::IdentityStore;
 use pb_domain::ledger::AssetRegistry;
 use pb_domain::ledger::store::{AdjustmentStore, LedgerStore, OutboxStore};
@@ -27,9 +29,12 @@ pub struct Stores {
     pub ledger: Arc<dyn LedgerStore>,
     pub outbox: Arc<dyn OutboxStore>,
     pub adjustments: Arc<dyn AdjustmentStore>,
+    pub custody: Arc<dyn CustodyStore>,
 }
 
-fn split<S: Store + IdentityStore + LeaseStore + LedgerStore + OutboxStore + AdjustmentStore>(s: S) -> Stores {
+fn split<S: Store + IdentityStore + LeaseStore + LedgerStore + OutboxStore + AdjustmentStore + CustodyStore>(
+    s: S,
+) -> Stores {
     let s = Arc::new(s);
     Stores {
         store: s.clone(),
@@ -37,7 +42,8 @@ fn split<S: Store + IdentityStore + LeaseStore + LedgerStore + OutboxStore + Adj
         leases: s.clone(),
         ledger: s.clone(),
         outbox: s.clone(),
-        adjustments: s,
+        adjustments: s.clone(),
+        custody: s,
     }
 }
 
@@ -115,7 +121,33 @@ pub async fn services(config: &Config, stores: &Stores, secret_key: &SecretStrin
         pubsub,
         identity: Arc::new(identity),
         ledger: Arc::new(ledger(config, stores)?),
+        custody: Arc::new(custody(config, stores, secret_key).await?),
     })
+}
+
+/// Custody is on for each chain whose RPC endpoint is configured, with the seed from the
+/// secret or the database. A seed that cannot be opened (wrong SECRET_KEY) stops the start.
+pub async fn custody(config: &Config, stores: &Stores, secret_key: &SecretString) -> anyhow::Result<CustodyService> {
+    let mut chains = Vec::new();
+    if config.ethereum_rpc_url.is_some() {
+        chains.push(pb_chains::Chain::Ethereum);
+    }
+    if config.solana_rpc_url.is_some() {
+        chains.push(pb_chains::Chain::Solana);
+    }
+    let mnemonic = config.custody_mnemonic.as_ref().map(|m| m.expose_secret().to_owned());
+    let seed =
+        pb_custody::unlock_seed(stores.custody.as_ref(), secret_key.expose_secret().as_bytes(), mnemonic.as_deref())
+            .await
+            .map_err(anyhow::Error::msg)?;
+    match (&seed, chains.is_empty()) {
+        (_, true) => tracing::info!("custody off: set ETHEREUM_RPC_URL and/or SOLANA_RPC_URL to switch it on"),
+        (None, false) => tracing::warn!("custody has no master seed: run `protocol-bank custody init`"),
+        (Some((_, source)), false) => {
+            tracing::info!(chains = ?chains.iter().map(|c| c.as_str()).collect::<Vec<_>>(), seed = ?source, "custody on")
+        }
+    }
+    Ok(CustodyService::new(stores.custody.clone(), seed.map(|(s, _)| s), chains, Arc::new(SystemClock)))
 }
 
 /// The ledger service with this instance's micro-batcher (needs a Tokio runtime).

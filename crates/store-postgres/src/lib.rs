@@ -2,6 +2,7 @@
 //! read-only queries (`DATABASE_REPLICA_URL`).
 #![forbid(unsafe_code)]
 
+mod custody;
 mod identity;
 mod lease;
 mod ledger;

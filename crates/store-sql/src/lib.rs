@@ -8,6 +8,7 @@ pub use async_trait::async_trait;
 pub use serde_json;
 pub use sqlx;
 
+mod custody;
 mod identity;
 mod ledger_records;
 

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used)] // test support: a failed precondition should stop the test loudly
 
+pub mod anvil;
 pub mod contracts;
 pub mod postgres;
 pub mod redis;

@@ -40,7 +40,8 @@ export class ApiError extends Error {
 
 /** Unwraps an openapi-fetch result: the data, or throws `ApiError`. */
 export function unwrap<T>(r: { data?: T; error?: unknown; response: Response }): T {
-  if (r.response.ok && r.data !== undefined) return r.data;
+  // 204 No Content (a revoked session, a deleted key) has no body: success all the same.
+  if (r.response.ok) return r.data as T;
   const body = r.error as ApiErrorBody | undefined;
   const e = body?.error;
   throw new ApiError(r.response.status, e?.code ?? "network_error", e?.message ?? r.response.statusText, e?.param);

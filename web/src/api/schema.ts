@@ -495,6 +495,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/custody": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether crypto custody is on, and for which chains. */
+        get: operations["get_v1_custody"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deposit-addresses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your deposit addresses; with `chain`, that chain's (created on first request). */
+        get: operations["get_v1_deposit_addresses"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/dev/outbox": {
         parameters: {
             query?: never;
@@ -946,6 +980,21 @@ export interface components {
             };
             to: components["schemas"]["To"];
         };
+        CustodyStatus: {
+            /** @description `ethereum`, `solana`. */
+            chains: string[];
+            /** @description False when no chain RPC endpoint is configured: every custody route answers `custody_disabled`. */
+            enabled: boolean;
+            object: string;
+        };
+        DepositAddressView: {
+            /** @description EIP-55 checksummed (Ethereum) or base58 (Solana). Tokens on the chain use the same address. */
+            address: string;
+            chain: string;
+            created: string;
+            object: string;
+            owner: string;
+        };
         /** @description The JSON body of every error response. */
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
@@ -1086,6 +1135,19 @@ export interface components {
                 object: string;
                 /** Format: int32 */
                 scale: number;
+            }[];
+            has_more: boolean;
+            object: string;
+        };
+        /** @description `{"object": "list", "data": […], "has_more": bool}` (api.md, "Pagination"). */
+        List_DepositAddressView: {
+            data: {
+                /** @description EIP-55 checksummed (Ethereum) or base58 (Solana). Tokens on the chain use the same address. */
+                address: string;
+                chain: string;
+                created: string;
+                object: string;
+                owner: string;
             }[];
             has_more: boolean;
             object: string;
@@ -2359,6 +2421,58 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_v1_custody: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustodyStatus"];
+                };
+            };
+        };
+    };
+    get_v1_deposit_addresses: {
+        parameters: {
+            query?: {
+                /** @description `ethereum` or `solana`: that chain's address, created on first request. Absent: all yours. */
+                chain?: string;
+                /** @description A business you may move money for; defaults to you. */
+                owner?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["List_DepositAddressView"];
+                };
+            };
+            /** @description custody_disabled */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -174,7 +174,10 @@ export const en = {
   "crypto.title": "Crypto",
   "crypto.disabled": "Crypto custody is not enabled on this server.",
   "crypto.disabled_note": "Deposits and withdrawals on Ethereum and Solana appear here once the bank switches custody on.",
-  "crypto.enabled": "Crypto custody is available.",
+  "crypto.chain_ethereum": "Ethereum (ETH, USDC)",
+  "crypto.chain_solana": "Solana (SOL, USDC)",
+  "crypto.deposit_note": "Send only assets of this network to this address. Deposits are credited after enough confirmations.",
+  "crypto.qr_label": "QR code of your deposit address",
 
   "notfound.title": "Page not found",
   "notfound.text": "The page you asked for does not exist.",

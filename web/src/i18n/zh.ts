@@ -176,7 +176,10 @@ export const zh: Record<MessageKey, string> = {
   "crypto.title": "加密资产",
   "crypto.disabled": "本服务器尚未开启加密资产托管。",
   "crypto.disabled_note": "银行开启托管后，以太坊和 Solana 的充值与提现将显示在这里。",
-  "crypto.enabled": "加密资产托管已开启。",
+  "crypto.chain_ethereum": "以太坊（ETH、USDC）",
+  "crypto.chain_solana": "Solana（SOL、USDC）",
+  "crypto.deposit_note": "请只向此地址发送该网络上的资产。充值在足够的确认数后入账。",
+  "crypto.qr_label": "您的充值地址二维码",
 
   "notfound.title": "页面不存在",
   "notfound.text": "您访问的页面不存在。",

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod businesses;
 pub mod csp_reports;
+pub mod custody;
 pub mod dev;
 pub mod error_codes;
 pub mod health;

@@ -6,6 +6,7 @@
 mod helpers;
 mod people;
 
+mod custody;
 mod errors;
 mod health;
 mod identity;

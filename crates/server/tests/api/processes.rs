@@ -133,3 +133,36 @@ async fn migrate_openapi_and_admin_config_subcommands() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("SECRET_KEY"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custody_init_seals_one_seed_that_serve_unlocks_and_a_wrong_secret_key_refuses() {
+    let dir = TempDir::new("custody");
+    let mut vars = base_vars(Backend::Postgres, &dir).await;
+    vars.insert("SECRET_KEY".into(), "custody-secret-key-0123456789-abcdefghij".into());
+
+    let first = command(&vars).args(["custody", "init"]).output().unwrap();
+    let text = String::from_utf8_lossy(&first.stdout);
+    assert!(first.status.success() && text.contains("created and sealed"), "{text}");
+    assert!(text.split_whitespace().count() < 20, "the mnemonic is not printed unless asked: {text}");
+    let again = command(&vars).args(["custody", "init"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already exists"));
+    let url = vars["DATABASE_URL"].clone();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let sealed: String = sqlx::query_scalar("SELECT sealed FROM custody_seed").fetch_one(&pool).await.unwrap();
+    assert!(sealed.starts_with("v1.") && !sealed.contains(' '), "stored sealed, never as words");
+
+    vars.insert("ETHEREUM_RPC_URL".into(), "http://127.0.0.1:1".into());
+    let client = crate::helpers::client();
+    {
+        let server = serve(&vars);
+        let ready = wait_ready(&client, &server.base).await;
+        assert_eq!(ready["status"], "ready");
+    }
+
+    let mut wrong = vars.clone();
+    wrong.insert("SECRET_KEY".into(), "another-secret-key-0123456789-abcdefghij".into());
+    let out =
+        command(&wrong).args(["serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("custody seed cannot be opened"));
+}

@@ -1,0 +1,103 @@
+//! Crypto custody: whether it is on, and deposit addresses (issue 5).
+
+use crate::auth::Auth;
+use crate::dto::{List, time};
+use crate::error::{ApiError, ErrorBody};
+use crate::error_code::ErrorCode;
+use crate::extract::ApiQuery;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use pb_custody::CustodyError;
+use pb_domain::custody::DepositAddress;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+impl From<CustodyError> for ApiError {
+    fn from(e: CustodyError) -> Self {
+        match e {
+            CustodyError::Disabled | CustodyError::ChainDisabled(_) => {
+                ApiError::new(ErrorCode::CustodyDisabled, e.to_string())
+            }
+            CustodyError::UnknownChain(_) => {
+                ApiError::new(ErrorCode::ValidationFailed, e.to_string()).with_param("chain")
+            }
+            CustodyError::NoSeed => ApiError::new(ErrorCode::CustodyNotInitialised, e.to_string()),
+            CustodyError::Denied(d) => d.into(),
+            CustodyError::Store(pb_domain::StoreError::Unavailable(d)) => ApiError::unavailable(d),
+            CustodyError::Store(other) => ApiError::internal(other),
+            CustodyError::Keys(k) => ApiError::internal(k),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustodyStatus {
+    pub object: &'static str,
+    /// False when no chain RPC endpoint is configured: every custody route answers `custody_disabled`.
+    pub enabled: bool,
+    /// `ethereum`, `solana`.
+    pub chains: Vec<&'static str>,
+}
+
+/// Whether crypto custody is on, and for which chains.
+#[utoipa::path(get, path = "/v1/custody", tag = "custody", responses((status = 200, body = CustodyStatus)))]
+pub async fn status(State(state): State<AppState>, _auth: Auth) -> Json<CustodyStatus> {
+    let chains: Vec<&'static str> = state.custody().chains().iter().map(|c| c.as_str()).collect();
+    Json(CustodyStatus { object: "custody", enabled: !chains.is_empty() && state.custody().has_seed(), chains })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepositAddressView {
+    pub object: &'static str,
+    pub chain: String,
+    /// EIP-55 checksummed (Ethereum) or base58 (Solana). Tokens on the chain use the same address.
+    pub address: String,
+    pub owner: String,
+    pub created: String,
+}
+
+fn view(a: &DepositAddress) -> DepositAddressView {
+    DepositAddressView {
+        object: "deposit_address",
+        chain: a.chain.clone(),
+        address: a.address.clone(),
+        owner: a.owner.clone(),
+        created: time(a.created_at),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DepositAddressQuery {
+    /// `ethereum` or `solana`: that chain's address, created on first request. Absent: all yours.
+    pub chain: Option<String>,
+    /// A business you may move money for; defaults to you.
+    pub owner: Option<String>,
+}
+
+/// Your deposit addresses; with `chain`, that chain's (created on first request).
+#[utoipa::path(get, path = "/v1/deposit-addresses", tag = "custody", params(DepositAddressQuery),
+    responses((status = 200, body = List<DepositAddressView>),
+        (status = 409, description = "custody_disabled", body = ErrorBody)))]
+pub async fn deposit_addresses(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<DepositAddressQuery>,
+) -> Result<Json<List<DepositAddressView>>, ApiError> {
+    let custody = state.custody();
+    match q.chain.as_deref() {
+        Some(chain) => {
+            let owner = match q.owner {
+                Some(o) => o,
+                None => auth.caller.user_id().map(str::to_owned).ok_or_else(|| ApiError::of(ErrorCode::Forbidden))?,
+            };
+            let a = custody.deposit_address(&auth.caller, &owner, chain).await?;
+            Ok(Json(List::new(vec![view(&a)], false)))
+        }
+        None => {
+            let all = custody.deposit_addresses(&auth.caller).await?;
+            Ok(Json(List::new(all.iter().map(view).collect(), false)))
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Ethereum JSON-RPC over HTTP (execution API spec, ethereum/execution-apis): the handful of
+//! methods custody needs. Quantities are hex strings; amounts of wei are u128.
+
+use crate::EthAddress;
+use serde_json::{Value, json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RpcError {
+    #[error("ethereum rpc unreachable: {0}")]
+    Unreachable(String),
+    #[error("ethereum rpc error {code}: {message}")]
+    Node { code: i64, message: String },
+    #[error("unexpected ethereum rpc answer: {0}")]
+    Malformed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct EthRpc {
+    url: String,
+    http: reqwest::Client,
+}
+
+pub fn hex_u128(v: &Value) -> Result<u128, RpcError> {
+    let s = v.as_str().ok_or_else(|| RpcError::Malformed(format!("expected a hex quantity, got {v}")))?;
+    u128::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| RpcError::Malformed(format!("bad quantity {s}")))
+}
+
+pub fn hex_u64(v: &Value) -> Result<u64, RpcError> {
+    u64::try_from(hex_u128(v)?).map_err(|_| RpcError::Malformed("quantity too large".into()))
+}
+
+pub fn hex_bytes(s: &str) -> Result<Vec<u8>, RpcError> {
+    let h = s.trim_start_matches("0x");
+    (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(h.get(i..i + 2).unwrap_or("zz"), 16))
+        .collect::<Result<_, _>>()
+        .map_err(|_| RpcError::Malformed(format!("bad hex {s}")))
+}
+
+pub fn to_hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(2 + bytes.len() * 2);
+    s.push_str("0x");
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// A transaction as seen in a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenTx {
+    pub hash: String,
+    pub from: Option<EthAddress>,
+    pub to: Option<EthAddress>,
+    pub value: u128,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub number: u64,
+    pub hash: String,
+    pub transactions: Vec<SeenTx>,
+}
+
+impl EthRpc {
+    pub fn new(url: &str) -> Self {
+        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build().unwrap_or_default();
+        Self { url: url.to_owned(), http }
+    }
+
+    pub async fn call(&self, method: &str, params: Value) -> Result<Value, RpcError> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let res = self
+            .http
+            .post(&self.url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| RpcError::Unreachable(e.without_url().to_string()))?;
+        let v: Value = res.json().await.map_err(|e| RpcError::Malformed(e.to_string()))?;
+        if let Some(err) = v.get("error") {
+            return Err(RpcError::Node {
+                code: err["code"].as_i64().unwrap_or(0),
+                message: err["message"].as_str().unwrap_or_default().to_owned(),
+            });
+        }
+        v.get("result").cloned().ok_or_else(|| RpcError::Malformed(format!("no result in {v}")))
+    }
+
+    pub async fn chain_id(&self) -> Result<u64, RpcError> {
+        hex_u64(&self.call("eth_chainId", json!([])).await?)
+    }
+
+    pub async fn block_number(&self) -> Result<u64, RpcError> {
+        hex_u64(&self.call("eth_blockNumber", json!([])).await?)
+    }
+
+    pub async fn balance(&self, a: &EthAddress) -> Result<u128, RpcError> {
+        hex_u128(&self.call("eth_getBalance", json!([a.to_string(), "latest"])).await?)
+    }
+
+    /// The next nonce, counting transactions still in the pool.
+    pub async fn pending_nonce(&self, a: &EthAddress) -> Result<u64, RpcError> {
+        hex_u64(&self.call("eth_getTransactionCount", json!([a.to_string(), "pending"])).await?)
+    }
+
+    pub async fn gas_price(&self) -> Result<u128, RpcError> {
+        hex_u128(&self.call("eth_gasPrice", json!([])).await?)
+    }
+
+    pub async fn max_priority_fee(&self) -> Result<u128, RpcError> {
+        hex_u128(&self.call("eth_maxPriorityFeePerGas", json!([])).await?)
+    }
+
+    pub async fn send_raw(&self, raw: &[u8]) -> Result<String, RpcError> {
+        let v = self.call("eth_sendRawTransaction", json!([to_hex(raw)])).await?;
+        v.as_str().map(str::to_owned).ok_or_else(|| RpcError::Malformed(v.to_string()))
+    }
+
+    /// `Some(success)` once mined; `None` while pending or unknown.
+    pub async fn receipt_status(&self, tx_hash: &str) -> Result<Option<(bool, u64)>, RpcError> {
+        let v = self.call("eth_getTransactionReceipt", json!([tx_hash])).await?;
+        if v.is_null() {
+            return Ok(None);
+        }
+        Ok(Some((hex_u64(&v["status"])? == 1, hex_u64(&v["blockNumber"])?)))
+    }
+
+    pub async fn block(&self, number: u64) -> Result<Option<Block>, RpcError> {
+        let v = self.call("eth_getBlockByNumber", json!([format!("0x{number:x}"), true])).await?;
+        if v.is_null() {
+            return Ok(None);
+        }
+        let address = |x: &Value| x.as_str().and_then(|s| EthAddress::parse(s).ok());
+        let transactions = v["transactions"]
+            .as_array()
+            .map(|txs| {
+                txs.iter()
+                    .map(|t| {
+                        Ok(SeenTx {
+                            hash: t["hash"].as_str().unwrap_or_default().to_owned(),
+                            from: address(&t["from"]),
+                            to: address(&t["to"]),
+                            value: hex_u128(&t["value"])?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, RpcError>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        Ok(Some(Block {
+            number: hex_u64(&v["number"])?,
+            hash: v["hash"].as_str().unwrap_or_default().to_owned(),
+            transactions,
+        }))
+    }
+}

@@ -1,0 +1,109 @@
+//! Deposit addresses: one per owner and chain, derived from the master seed on first request.
+
+use pb_chains::{Chain, MasterSeed};
+use pb_domain::custody::{CustodyStore, DepositAddress};
+use pb_domain::identity::caller::{Caller, Denied};
+use pb_domain::{Clock, StoreError};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CustodyError {
+    #[error("crypto custody is not enabled on this server")]
+    Disabled,
+    #[error("custody on {0} is not enabled on this server")]
+    ChainDisabled(&'static str),
+    #[error("unknown chain {0:?}: ethereum or solana")]
+    UnknownChain(String),
+    #[error("custody has no master seed yet: run `protocol-bank custody init`")]
+    NoSeed,
+    #[error("{0}")]
+    Denied(#[from] Denied),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("key derivation failed: {0}")]
+    Keys(String),
+}
+
+pub struct CustodyService {
+    store: Arc<dyn CustodyStore>,
+    seed: Option<MasterSeed>,
+    chains: Vec<Chain>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for CustodyService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustodyService").field("chains", &self.chains).field("seed", &self.seed.is_some()).finish()
+    }
+}
+
+impl CustodyService {
+    pub fn new(
+        store: Arc<dyn CustodyStore>,
+        seed: Option<MasterSeed>,
+        chains: Vec<Chain>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { store, seed, chains, clock }
+    }
+
+    /// The chains switched on (their RPC endpoints are configured).
+    pub fn chains(&self) -> &[Chain] {
+        &self.chains
+    }
+
+    pub fn has_seed(&self) -> bool {
+        self.seed.is_some()
+    }
+
+    fn chain(&self, name: &str) -> Result<Chain, CustodyError> {
+        if self.chains.is_empty() {
+            return Err(CustodyError::Disabled);
+        }
+        let chain = Chain::parse(name).ok_or_else(|| CustodyError::UnknownChain(name.to_owned()))?;
+        if !self.chains.contains(&chain) {
+            return Err(CustodyError::ChainDisabled(chain.as_str()));
+        }
+        Ok(chain)
+    }
+
+    /// The owner's deposit address on `chain`, created (derived and stored) on first request.
+    /// Only for owners the caller may move money for: a deposit address is where their money
+    /// arrives, so it needs a verified customer.
+    pub async fn deposit_address(
+        &self,
+        caller: &Caller,
+        owner: &str,
+        chain: &str,
+    ) -> Result<DepositAddress, CustodyError> {
+        let chain = self.chain(chain)?;
+        caller.can_move_money(owner)?;
+        if let Some(a) = self.store.deposit_address(chain.as_str(), owner).await? {
+            return Ok(a);
+        }
+        let seed = self.seed.as_ref().ok_or(CustodyError::NoSeed)?;
+        let index = self.store.next_derivation_index(chain.as_str()).await?;
+        let address = match chain {
+            Chain::Ethereum => seed.ethereum_address(index).map(|a| a.to_string()),
+            Chain::Solana => seed.solana_address(index).map(|a| a.to_string()),
+        }
+        .map_err(|e| CustodyError::Keys(e.to_string()))?;
+        let new = DepositAddress {
+            chain: chain.as_str().to_owned(),
+            address,
+            owner: owner.to_owned(),
+            index,
+            created_at: self.clock.now_ms(),
+        };
+        Ok(self.store.insert_deposit_address(&new).await?)
+    }
+
+    /// The caller's (and their businesses') deposit addresses.
+    pub async fn deposit_addresses(&self, caller: &Caller) -> Result<Vec<DepositAddress>, CustodyError> {
+        if self.chains.is_empty() {
+            return Err(CustodyError::Disabled);
+        }
+        let owners = caller.readable_owners();
+        Ok(self.store.deposit_addresses_of(&owners).await?)
+    }
+}

@@ -1,0 +1,5 @@
+//! Custody records (shared SQL in pb-store-sql).
+
+use crate::*;
+
+pb_store_sql::impl_custody_store!(PgStore, sqlx::postgres::PgRow);

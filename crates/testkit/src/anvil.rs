@@ -1,0 +1,56 @@
+//! A real Ethereum node for tests: anvil (chains.md), installed from npm into tools/chains by
+//! `scripts/local-chains` (CI runs it). One node per test, on a free loopback port, killed on drop.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Anvil {
+    child: Child,
+    pub url: String,
+}
+
+impl std::fmt::Debug for Anvil {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Anvil").field("url", &self.url).finish()
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where the anvil binary is: `$ANVIL`, else tools/chains/node_modules/….
+pub fn binary() -> PathBuf {
+    std::env::var_os("ANVIL").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tools/chains/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
+    })
+}
+
+impl Anvil {
+    /// Starts anvil with the well-known test mnemonic (account 0 holds 10,000 ETH), mining a
+    /// block per transaction.
+    pub fn start() -> Self {
+        let bin = binary();
+        assert!(bin.is_file(), "anvil not found at {}: run scripts/local-chains", bin.display());
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port());
+        let port = port.unwrap_or_else(|e| panic!("no free port: {e}"));
+        let child = Command::new(&bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--silent", "--chain-id", "31337"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting anvil: {e}"));
+        let anvil = Self { child, url: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "anvil did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        anvil
+    }
+}
