@@ -1,7 +1,7 @@
 // Customer journeys in a real browser against the real binary (issue 6, "Done when").
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { DESKTOP, PASSWORD, apiPerson, launch, screenshots, startServer, totp } from "./support.mjs";
+import { DESKTOP, PASSWORD, apiPerson, launch, screenshots, startAnvil, startServer, totp } from "./support.mjs";
 
 let server;
 let browser;
@@ -276,11 +276,13 @@ test("a business creates an API key, shown once; crypto says custody is disabled
   await page.context().close();
 });
 
-test("with custody on, the crypto page shows each chain's deposit address with a QR code", async () => {
-  // Chain endpoints are only dialled by custody's watchers; addresses need just the seed.
+test("with custody on: deposit addresses with QR codes, and an ETH deposit confirming then credited", async () => {
+  const chain = await startAnvil();
   const custody = await startServer({
-    ETHEREUM_RPC_URL: "http://127.0.0.1:9",
+    ETHEREUM_RPC_URL: chain.url,
     SOLANA_RPC_URL: "http://127.0.0.1:9",
+    ETHEREUM_CONFIRMATIONS: "3",
+    CUSTODY_POLL_MILLIS: "200",
     CUSTODY_MNEMONIC: "test test test test test test test test test test test junk",
   });
   try {
@@ -301,13 +303,29 @@ test("with custody on, the crypto page shows each chain's deposit address with a
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Hello, Satoshi" }).waitFor();
     await page.getByRole("link", { name: "Crypto" }).click();
-    // The first customer gets derivation index 1 on each chain (chains.md vectors).
-    await page.getByTestId("deposit-ethereum").filter({ hasText: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" }).waitFor();
-    await page.getByTestId("deposit-solana").filter({ hasText: "AqynRZwvVqUPRwRJXvm6odUb3t93fDjnWe3p6BeuUFxD" }).waitFor();
-    assert.equal(await page.getByRole("img", { name: "QR code of your deposit address" }).count(), 2);
+    // The first customer gets derivation index 1 (chains.md vectors). Solana stays off until watched.
+    const eth = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+    await page.getByTestId("deposit-ethereum").filter({ hasText: eth }).waitFor();
+    assert.equal(await page.getByRole("img", { name: "QR code of your deposit address" }).count(), 1);
+    await page.getByText("No deposits yet.").waitFor();
+
+    // 0.25 ETH from anvil's (unlocked) account 9 to the deposit address.
+    await new Promise((r) => setTimeout(r, 500));
+    await chain.rpc("eth_sendTransaction", [
+      { from: "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720", to: eth, value: "0x3782dace9d90000" },
+    ]);
+    const deposits = page.getByTestId("deposits");
+    await deposits.getByText("Confirming").waitFor({ timeout: 15000 });
+    await deposits.getByText("0.25 ETH").waitFor();
+    await screenshots(page, "crypto-deposit-confirming");
+    await chain.rpc("anvil_mine", [3]);
+    await deposits.getByText("Credited").waitFor({ timeout: 15000 });
     await screenshots(page, "crypto-deposit");
+    await page.goto(base + "/");
+    await page.getByTestId("total-ETH").getByText("0.25 ETH").waitFor();
     await context.close();
   } finally {
     await custody.stop();
+    chain.stop();
   }
 });

@@ -76,6 +76,35 @@ export async function launch() {
   });
 }
 
+/** anvil from tools/chains (scripts/local-chains install), on a free port; `stop()` kills it. */
+export async function startAnvil() {
+  const port = await freePort();
+  const bin = join(root, "tools/chains/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
+  const child = spawn(bin, ["--host", "127.0.0.1", "--port", String(port), "--silent", "--chain-id", "31337"], {
+    stdio: "ignore",
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const rpc = async (method, params = []) => {
+    const r = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    });
+    const body = await r.json();
+    if (body.error) throw new Error(`${method}: ${body.error.message}`);
+    return body.result;
+  };
+  for (let i = 0; i < 100; i++) {
+    try {
+      await rpc("eth_chainId");
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { url, rpc, stop: () => child.kill() };
+}
+
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 

@@ -19,6 +19,8 @@ describe("money", () => {
     expect(formatUnits("123456789012345678901", 18)).toBe("123.456789012345678901");
     expect(formatUnits("100000000", 2)).toBe("1,000,000.00");
     expect(formatUnits("1500", 0)).toBe("1,500");
+    expect(formatUnits("250000000000000000", 18)).toBe("0.25");
+    expect(formatUnits("1000000", 6)).toBe("1.00");
   });
 
   it("sums one asset's amounts as integers", () => {

@@ -20,7 +20,9 @@ export function formatUnits(units: string, scale: number, locale = "en"): string
   if (negative) n = -n;
   const digits = n.toString().padStart(scale + 1, "0");
   const whole = digits.slice(0, digits.length - scale) || "0";
-  const frac = scale > 0 ? digits.slice(digits.length - scale) : "";
+  let frac = scale > 0 ? digits.slice(digits.length - scale) : "";
+  // Crypto amounts (18, 9, 6 decimals) read better without trailing zeros; exactness is kept.
+  if (scale > 2) frac = frac.replace(/0+$/, "").padEnd(2, "0");
   const grouped = BigInt(whole).toLocaleString(locale === "zh" ? "zh-CN" : "en-US");
   return `${negative ? "−" : ""}${grouped}${frac ? "." + frac : ""}`;
 }

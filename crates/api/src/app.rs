@@ -99,6 +99,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(transfers::sandbox_deposit))
         .routes(routes!(custody::status))
         .routes(routes!(custody::deposit_addresses))
+        .routes(routes!(custody::deposits))
 }
 
 /// The OpenAPI 3.1 document (also served at `/v1/openapi.json`, printed by `protocol-bank openapi`).

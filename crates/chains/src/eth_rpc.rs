@@ -65,6 +65,8 @@ pub struct Block {
 
 impl EthRpc {
     pub fn new(url: &str) -> Self {
+        // The workspace's one TLS provider (ring), in case nothing installed it yet.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build().unwrap_or_default();
         Self { url: url.to_owned(), http }
     }

@@ -3,8 +3,10 @@
 //! every custody route answers `custody_disabled`.
 #![forbid(unsafe_code)]
 
+mod eth_watcher;
 mod seed;
 mod service;
 
+pub use eth_watcher::{EthWatcher, EthWatcherSettings, LEASE as ETH_WATCHER_LEASE, TickReport, WatchError};
 pub use seed::{SeedSource, seal_new_seed, unlock_seed};
 pub use service::{CustodyError, CustodyService};

@@ -98,6 +98,18 @@ impl CustodyService {
         Ok(self.store.insert_deposit_address(&new).await?)
     }
 
+    /// The caller's (and their businesses') deposits, newest first.
+    pub async fn deposits(
+        &self,
+        caller: &Caller,
+        limit: u32,
+    ) -> Result<Vec<pb_domain::custody::Deposit>, CustodyError> {
+        if self.chains.is_empty() {
+            return Err(CustodyError::Disabled);
+        }
+        Ok(self.store.deposits_of(&caller.readable_owners(), limit).await?)
+    }
+
     /// The caller's (and their businesses') deposit addresses.
     pub async fn deposit_addresses(&self, caller: &Caller) -> Result<Vec<DepositAddress>, CustodyError> {
         if self.chains.is_empty() {

@@ -18,6 +18,30 @@ pub struct DepositAddress {
     pub created_at: i64,
 }
 
+/// A transfer to a deposit address, seen on chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deposit {
+    /// `dep_<uuidv7 hex>`.
+    pub id: String,
+    pub chain: String,
+    /// The ledger asset credited (ETH, USDC-ETH, SOL, USDC-SOL).
+    pub asset: String,
+    pub tx_hash: String,
+    /// Position within the transaction (0 for a native transfer; the log index for a token).
+    pub log_index: u32,
+    pub address: String,
+    pub owner: String,
+    /// Smallest units (wei, lamports, token base units).
+    pub amount: u128,
+    pub block_number: u64,
+    pub block_hash: String,
+    /// `pending`, `credited`, `dropped` (reorged before credit) or `reorged` (after: suspense).
+    pub status: String,
+    pub transfer_id: Option<String>,
+    pub seen_at: i64,
+    pub decided_at: Option<i64>,
+}
+
 #[async_trait]
 pub trait CustodyStore: Send + Sync + std::fmt::Debug + 'static {
     async fn sealed_seed(&self) -> Result<Option<String>, StoreError>;
@@ -30,4 +54,34 @@ pub trait CustodyStore: Send + Sync + std::fmt::Debug + 'static {
     /// Inserts, or returns the owner's existing address on this chain when a concurrent
     /// request created it first.
     async fn insert_deposit_address(&self, a: &DepositAddress) -> Result<DepositAddress, StoreError>;
+
+    /// Owners of these addresses on `chain`: (address, owner).
+    async fn owners_of(&self, chain: &str, addresses: &[String]) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// The next block to scan and the hash of the one before it; `None` before the first scan.
+    async fn cursor(&self, chain: &str) -> Result<Option<(u64, Option<String>)>, StoreError>;
+    async fn set_cursor(&self, chain: &str, next_block: u64, last_hash: Option<&str>) -> Result<(), StoreError>;
+    /// A pending deposit re-seen in another block after a reorganisation moves there.
+    async fn rebase_pending_deposit(
+        &self,
+        chain: &str,
+        tx_hash: &str,
+        log_index: u32,
+        block_number: u64,
+        block_hash: &str,
+    ) -> Result<(), StoreError>;
+    /// Records a deposit once; false if (chain, tx, log index) was already recorded.
+    async fn record_deposit(&self, d: &Deposit) -> Result<bool, StoreError>;
+    async fn deposits_with_status(&self, chain: &str, status: &str, limit: u32) -> Result<Vec<Deposit>, StoreError>;
+    /// Moves a deposit from `from` to `to` status; false if it was not in `from`.
+    async fn decide_deposit(
+        &self,
+        id: &str,
+        from: &str,
+        to: &str,
+        transfer_id: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Deposits of these owners, newest first.
+    async fn deposits_of(&self, owners: &[String], limit: u32) -> Result<Vec<Deposit>, StoreError>;
 }

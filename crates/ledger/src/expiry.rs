@@ -6,7 +6,7 @@ use pb_domain::{Clock, LeaseStore, SystemClock};
 use std::sync::Arc;
 use std::time::Duration;
 
-const LEASE: &str = "ledger-hold-expiry";
+pub const LEASE: &str = "ledger-hold-expiry";
 
 pub async fn expire_holds(ledger: Arc<LedgerService>, leases: Arc<dyn LeaseStore>, holder: String, every: Duration) {
     let mut tick = tokio::time::interval(every);

@@ -4,6 +4,7 @@
 
 mod adjustments;
 mod batcher;
+mod chain_deposits;
 mod error;
 mod expiry;
 mod relay;
@@ -13,9 +14,10 @@ mod verifier;
 
 pub use adjustments::Proposal;
 pub use batcher::{Batcher, BatcherSettings};
+pub use chain_deposits::ChainCredit;
 pub use error::LedgerError;
-pub use expiry::expire_holds;
-pub use relay::{CHANNEL as EVENTS_CHANNEL, relay_once, relay_outbox};
+pub use expiry::{LEASE as EXPIRY_LEASE, expire_holds};
+pub use relay::{CHANNEL as EVENTS_CHANNEL, LEASE as RELAY_LEASE, relay_once, relay_outbox};
 pub use service::{LedgerService, NewAccount, Recipient, Single, TransferInput};
 pub use statement::{MAX_STATEMENT_LINES, Statement, StatementLine};
-pub use verifier::verify_periodically;
+pub use verifier::{LEASE as VERIFY_LEASE, verify_periodically};

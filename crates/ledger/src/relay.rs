@@ -8,7 +8,7 @@ use pb_domain::{Clock, LeaseStore, PubSub, SystemClock};
 use std::sync::Arc;
 use std::time::Duration;
 
-const LEASE: &str = "ledger-outbox-relay";
+pub const LEASE: &str = "ledger-outbox-relay";
 pub const CONSUMER: &str = "pubsub";
 /// The channel every ledger event is published on.
 pub const CHANNEL: &str = "ledger.events";

@@ -7,7 +7,7 @@ use pb_domain::{Clock, LeaseStore, SystemClock};
 use std::sync::Arc;
 use std::time::Duration;
 
-const LEASE: &str = "ledger-verify";
+pub const LEASE: &str = "ledger-verify";
 
 pub async fn verify_periodically(
     ledger: Arc<LedgerService>,

@@ -60,6 +60,9 @@ pub struct Config {
     /// How often one instance runs `ledger verify` in the background; zero: never.
     pub ledger_verify_interval: Duration,
     pub custody_mnemonic: Option<SecretString>,
+    pub ethereum_confirmations: u64,
+    pub ethereum_start_block: Option<u64>,
+    pub custody_poll: Duration,
     pub ethereum_rpc_url: Option<SecretString>,
     pub solana_rpc_url: Option<SecretString>,
     pub kyc_api_key: Option<SecretString>,
@@ -263,6 +266,12 @@ impl Config {
             },
             ledger_verify_interval: Duration::from_secs(raw.parse("LEDGER_VERIFY_INTERVAL_SECONDS")?),
             custody_mnemonic: raw.secret("CUSTODY_MNEMONIC"),
+            ethereum_confirmations: raw.parse("ETHEREUM_CONFIRMATIONS")?,
+            ethereum_start_block: match raw.get("ETHEREUM_START_BLOCK") {
+                Some(_) => Some(raw.parse("ETHEREUM_START_BLOCK")?),
+                None => None,
+            },
+            custody_poll: Duration::from_millis(raw.parse("CUSTODY_POLL_MILLIS")?),
             ethereum_rpc_url: raw.secret("ETHEREUM_RPC_URL"),
             solana_rpc_url: raw.secret("SOLANA_RPC_URL"),
             kyc_api_key: raw.secret("KYC_API_KEY"),

@@ -11,6 +11,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use pb_api::AppState;
+use secrecy::ExposeSecret;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub struct Server {
     leases: Arc<dyn pb_domain::LeaseStore>,
     outbox: Arc<dyn pb_domain::ledger::store::OutboxStore>,
     verify_every: Duration,
+    eth_watcher: Option<pb_custody::EthWatcher>,
 }
 
 impl Server {
@@ -52,6 +54,20 @@ impl Server {
             holder: pb_domain::identity::ids::new_id("inst"),
         };
         let state = AppState::new(services, wiring::api_settings(config)?);
+        let eth_watcher = match (&config.ethereum_rpc_url, state.custody().has_seed()) {
+            (Some(url), true) => Some(pb_custody::EthWatcher {
+                rpc: pb_chains::eth_rpc::EthRpc::new(url.expose_secret()),
+                store: stores.custody.clone(),
+                ledger: state.ledger_arc(),
+                clock: Arc::new(pb_domain::SystemClock),
+                settings: pb_custody::EthWatcherSettings {
+                    confirmations: config.ethereum_confirmations,
+                    start_block: config.ethereum_start_block,
+                    poll: config.custody_poll,
+                },
+            }),
+            _ => None,
+        };
         let public = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let admin =
             TcpListener::bind(config.admin_listen).await.with_context(|| format!("binding {}", config.admin_listen))?;
@@ -64,6 +80,7 @@ impl Server {
             leases: stores.leases.clone(),
             outbox: stores.outbox.clone(),
             verify_every: config.ledger_verify_interval,
+            eth_watcher,
         })
     }
 
@@ -81,7 +98,7 @@ impl Server {
 
     /// Serves until `shutdown` completes; then `/ready` turns 503 for `SHUTDOWN_DELAY_SECONDS`,
     /// the listeners close, requests in flight finish, and the pools close.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run(mut self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let handle = telemetry::metrics_handle();
         let upkeep = tokio::spawn({
             let handle = handle.clone();
@@ -109,6 +126,8 @@ impl Server {
                 self.verify_every,
             ))
         });
+        let eth_watcher =
+            self.eth_watcher.take().map(|w| tokio::spawn(w.run(self.leases.clone(), self.dispatcher.holder.clone())));
         let relay = tokio::spawn(pb_ledger::relay_outbox(
             self.outbox.clone(),
             self.state.pubsub_arc(),
@@ -137,8 +156,24 @@ impl Server {
         dispatcher.abort();
         expiry.abort();
         relay.abort();
+        if let Some(w) = eth_watcher {
+            w.abort();
+        }
         if let Some(v) = verifier {
             v.abort();
+        }
+        // Hand the singleton workers over at once instead of after their leases expire.
+        let leases = [
+            crate::workers::notifications::LEASE,
+            pb_ledger::EXPIRY_LEASE,
+            pb_ledger::RELAY_LEASE,
+            pb_ledger::VERIFY_LEASE,
+            pb_custody::ETH_WATCHER_LEASE,
+        ];
+        for name in leases {
+            if let Err(e) = self.leases.release_lease(name, &self.dispatcher.holder).await {
+                tracing::warn!(lease = name, error = %e, "releasing a lease at shutdown failed");
+            }
         }
         self.state.store().close().await;
         tracing::info!("stopped");

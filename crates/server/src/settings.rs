@@ -125,6 +125,17 @@ pub const SETTINGS: &[Setting] = &[
         "CUSTODY_MNEMONIC",
         "The custody master seed as a BIP-39 mnemonic, from your secret manager. Unset: the seed sealed in the database by `protocol-bank custody init`.",
     ),
+    s(
+        "ETHEREUM_CONFIRMATIONS",
+        Some("12"),
+        "Blocks on top of a deposit's block before it is credited (small on local nodes).",
+    ),
+    s(
+        "ETHEREUM_START_BLOCK",
+        None,
+        "First block the deposit watcher scans on its very first start. Default: the head then.",
+    ),
+    s("CUSTODY_POLL_MILLIS", Some("2000"), "How often the chain watchers look for new blocks."),
     secret("ETHEREUM_RPC_URL", "Ethereum JSON-RPC endpoint (HTTP). Unset: custody on Ethereum is off."),
     secret("SOLANA_RPC_URL", "Solana JSON-RPC endpoint (HTTP). Unset: custody on Solana is off."),
     secret("KYC_API_KEY", "API key for the KYC/AML provider. Unset: the sandbox provider (development only)."),

@@ -133,7 +133,9 @@ pub async fn custody(config: &Config, stores: &Stores, secret_key: &SecretString
         chains.push(pb_chains::Chain::Ethereum);
     }
     if config.solana_rpc_url.is_some() {
-        chains.push(pb_chains::Chain::Solana);
+        // Solana addresses derive (pb-chains) but nothing watches or sends on Solana yet: do not
+        // hand customers an address whose deposits would not be credited.
+        tracing::warn!("SOLANA_RPC_URL is set, but Solana custody is not available in this version; it stays off");
     }
     let mnemonic = config.custody_mnemonic.as_ref().map(|m| m.expose_secret().to_owned());
     let seed =

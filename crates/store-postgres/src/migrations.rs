@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "ledger", include_str!("../migrations/0003_ledger.sql")),
     (4, "outbox and adjustments", include_str!("../migrations/0004_outbox_adjustments.sql")),
     (5, "custody", include_str!("../migrations/0005_custody.sql")),
+    (6, "deposits", include_str!("../migrations/0006_deposits.sql")),
 ];
 
 pub(crate) fn migrator() -> Migrator {

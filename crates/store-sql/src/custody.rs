@@ -5,7 +5,7 @@ macro_rules! impl_custody_store {
     ($store:ty, $row:ty) => {
         const _: () = {
             use pb_domain::StoreError;
-            use pb_domain::custody::{CustodyStore, DepositAddress};
+            use pb_domain::custody::{CustodyStore, Deposit, DepositAddress};
             use $crate::sqlx::{self, Row};
             use $crate::{is_unique_violation, store_error};
 
@@ -20,8 +20,182 @@ macro_rules! impl_custody_store {
                 })
             }
 
+            const DEPOSIT_COLUMNS: &str = "id, chain, asset, tx_hash, log_index, address, owner_id, amount, \
+                block_number, block_hash, status, transfer_id, seen_at, decided_at";
+
+            fn deposit(r: &$row) -> Result<Deposit, sqlx::Error> {
+                let bad = |c: &str| sqlx::Error::Protocol(format!("unreadable deposits.{c}"));
+                let amount: String = r.try_get("amount")?;
+                let log_index: i64 = r.try_get("log_index")?;
+                let block: i64 = r.try_get("block_number")?;
+                Ok(Deposit {
+                    id: r.try_get("id")?,
+                    chain: r.try_get("chain")?,
+                    asset: r.try_get("asset")?,
+                    tx_hash: r.try_get("tx_hash")?,
+                    log_index: u32::try_from(log_index).map_err(|_| bad("log_index"))?,
+                    address: r.try_get("address")?,
+                    owner: r.try_get("owner_id")?,
+                    amount: amount.parse().map_err(|_| bad("amount"))?,
+                    block_number: u64::try_from(block).map_err(|_| bad("block_number"))?,
+                    block_hash: r.try_get("block_hash")?,
+                    status: r.try_get("status")?,
+                    transfer_id: r.try_get("transfer_id")?,
+                    seen_at: r.try_get("seen_at")?,
+                    decided_at: r.try_get("decided_at")?,
+                })
+            }
+
             #[$crate::async_trait]
             impl CustodyStore for $store {
+                async fn owners_of(&self, chain: &str, addresses: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+                    let mut out = Vec::new();
+                    // Few transactions per block touch deposit addresses; one indexed lookup each.
+                    for a in addresses {
+                        let owner: Option<String> =
+                            sqlx::query_scalar("SELECT owner_id FROM deposit_addresses WHERE chain = $1 AND address = $2")
+                                .bind(chain)
+                                .bind(a)
+                                .fetch_optional(&self.pool)
+                                .await
+                                .map_err(store_error)?;
+                        if let Some(o) = owner {
+                            out.push((a.clone(), o));
+                        }
+                    }
+                    Ok(out)
+                }
+
+                async fn cursor(&self, chain: &str) -> Result<Option<(u64, Option<String>)>, StoreError> {
+                    let row: Option<(i64, Option<String>)> =
+                        sqlx::query_as("SELECT next_block, last_hash FROM chain_cursors WHERE chain = $1")
+                            .bind(chain)
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(store_error)?;
+                    Ok(row.and_then(|(b, h)| u64::try_from(b).ok().map(|b| (b, h))))
+                }
+
+                async fn set_cursor(&self, chain: &str, next_block: u64, last_hash: Option<&str>) -> Result<(), StoreError> {
+                    let b = i64::try_from(next_block).map_err(|_| StoreError::Other("block number".into()))?;
+                    sqlx::query(
+                        "INSERT INTO chain_cursors (chain, next_block, last_hash) VALUES ($1, $2, $3)
+                         ON CONFLICT (chain) DO UPDATE SET next_block = excluded.next_block, last_hash = excluded.last_hash",
+                    )
+                    .bind(chain)
+                    .bind(b)
+                    .bind(last_hash)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                    Ok(())
+                }
+
+                async fn rebase_pending_deposit(
+                    &self,
+                    chain: &str,
+                    tx_hash: &str,
+                    log_index: u32,
+                    block_number: u64,
+                    block_hash: &str,
+                ) -> Result<(), StoreError> {
+                    sqlx::query(
+                        "UPDATE deposits SET block_number = $4, block_hash = $5
+                         WHERE chain = $1 AND tx_hash = $2 AND log_index = $3 AND status = 'pending'",
+                    )
+                    .bind(chain)
+                    .bind(tx_hash)
+                    .bind(i64::from(log_index))
+                    .bind(i64::try_from(block_number).unwrap_or(i64::MAX))
+                    .bind(block_hash)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                    Ok(())
+                }
+
+                async fn record_deposit(&self, d: &Deposit) -> Result<bool, StoreError> {
+                    let done = sqlx::query(
+                        "INSERT INTO deposits (id, chain, asset, tx_hash, log_index, address, owner_id, amount,
+                             block_number, block_hash, status, seen_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                         ON CONFLICT (chain, tx_hash, log_index) DO NOTHING",
+                    )
+                    .bind(&d.id)
+                    .bind(&d.chain)
+                    .bind(&d.asset)
+                    .bind(&d.tx_hash)
+                    .bind(i64::from(d.log_index))
+                    .bind(&d.address)
+                    .bind(&d.owner)
+                    .bind(d.amount.to_string())
+                    .bind(i64::try_from(d.block_number).unwrap_or(i64::MAX))
+                    .bind(&d.block_hash)
+                    .bind(&d.status)
+                    .bind(d.seen_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn deposits_with_status(&self, chain: &str, status: &str, limit: u32) -> Result<Vec<Deposit>, StoreError> {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE chain = $1 AND status = $2
+                         ORDER BY block_number, id LIMIT $3"
+                    )))
+                    .bind(chain)
+                    .bind(status)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                    rows.iter().map(deposit).collect::<Result<_, _>>().map_err(store_error)
+                }
+
+                async fn decide_deposit(
+                    &self,
+                    id: &str,
+                    from: &str,
+                    to: &str,
+                    transfer_id: Option<&str>,
+                    now_ms: i64,
+                ) -> Result<bool, StoreError> {
+                    let done = sqlx::query(
+                        "UPDATE deposits SET status = $3, transfer_id = COALESCE($4, transfer_id), decided_at = $5
+                         WHERE id = $1 AND status = $2",
+                    )
+                    .bind(id)
+                    .bind(from)
+                    .bind(to)
+                    .bind(transfer_id)
+                    .bind(now_ms)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn deposits_of(&self, owners: &[String], limit: u32) -> Result<Vec<Deposit>, StoreError> {
+                    let mut out = Vec::new();
+                    for owner in owners {
+                        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE owner_id = $1 ORDER BY id DESC LIMIT $2"
+                        )))
+                        .bind(owner)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(store_error)?;
+                        for r in &rows {
+                            out.push(deposit(r).map_err(store_error)?);
+                        }
+                    }
+                    out.sort_by(|a, b| b.id.cmp(&a.id));
+                    out.truncate(limit as usize);
+                    Ok(out)
+                }
+
                 async fn sealed_seed(&self) -> Result<Option<String>, StoreError> {
                     sqlx::query_scalar("SELECT sealed FROM custody_seed WHERE id = 1")
                         .fetch_optional(&self.pool)

@@ -529,6 +529,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/deposits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your crypto deposits, newest first. */
+        get: operations["get_v1_deposits"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/dev/outbox": {
         parameters: {
             query?: never;
@@ -995,6 +1012,27 @@ export interface components {
             object: string;
             owner: string;
         };
+        DepositView: {
+            address: string;
+            /** @description Smallest units (wei, lamports, token base units), as a string. */
+            amount: string;
+            asset: string;
+            /** Format: int64 */
+            block_number: number;
+            chain: string;
+            credited?: string | null;
+            id: string;
+            object: string;
+            seen: string;
+            /**
+             * @description `pending` (waiting for confirmations), `credited`, `dropped` (its block left the chain
+             *     before credit) or `reorged` (after credit: under review by staff).
+             */
+            status: string;
+            /** @description The ledger transfer that credited it. */
+            transfer_id?: string | null;
+            tx_hash: string;
+        };
         /** @description The JSON body of every error response. */
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
@@ -1148,6 +1186,32 @@ export interface components {
                 created: string;
                 object: string;
                 owner: string;
+            }[];
+            has_more: boolean;
+            object: string;
+        };
+        /** @description `{"object": "list", "data": […], "has_more": bool}` (api.md, "Pagination"). */
+        List_DepositView: {
+            data: {
+                address: string;
+                /** @description Smallest units (wei, lamports, token base units), as a string. */
+                amount: string;
+                asset: string;
+                /** Format: int64 */
+                block_number: number;
+                chain: string;
+                credited?: string | null;
+                id: string;
+                object: string;
+                seen: string;
+                /**
+                 * @description `pending` (waiting for confirmations), `credited`, `dropped` (its block left the chain
+                 *     before credit) or `reorged` (after credit: under review by staff).
+                 */
+                status: string;
+                /** @description The ledger transfer that credited it. */
+                transfer_id?: string | null;
+                tx_hash: string;
             }[];
             has_more: boolean;
             object: string;
@@ -2469,6 +2533,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["List_DepositAddressView"];
+                };
+            };
+            /** @description custody_disabled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_v1_deposits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["List_DepositView"];
                 };
             };
             /** @description custody_disabled */

@@ -3,14 +3,18 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { QrCode } from "../components/QrCode";
 import { Card, ErrorBanner, Loading } from "../components/ui";
 import { useI18n, type MessageKey } from "../i18n";
+import { formatMoney } from "../money";
 
 /** Crypto deposits: the customer's deposit address per chain (with a QR code), once custody is on. */
 export function Crypto() {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const [status, setStatus] = useState<Schemas["CustodyStatus"] | null>(null);
   const [addresses, setAddresses] = useState<Schemas["DepositAddressView"][]>([]);
+  const [deposits, setDeposits] = useState<Schemas["DepositView"][]>([]);
+  const [scales, setScales] = useState<Record<string, number>>({});
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
+    let timer = 0;
     (async () => {
       const s = unwrap(await api.GET("/v1/custody"));
       setStatus(s);
@@ -21,7 +25,14 @@ export function Crypto() {
         found.push(...l.data);
       }
       setAddresses(found);
+      const assets = unwrap(await api.GET("/v1/assets")).data;
+      setScales(Object.fromEntries(assets.map((a) => [a.code, a.scale])));
+      const refresh = async () => setDeposits(unwrap(await api.GET("/v1/deposits")).data);
+      await refresh();
+      // Deposit status moves with the chain: look again every few seconds while the page is open.
+      timer = window.setInterval(() => void refresh().catch(() => undefined), 3000);
     })().catch(setError);
+    return () => window.clearInterval(timer);
   }, []);
   return (
     <div className="narrow">
@@ -45,6 +56,24 @@ export function Crypto() {
           </code>
         </Card>
       ))}
+      {status?.enabled ? (
+        <Card title={t("crypto.deposits")}>
+          {deposits.length === 0 ? <p className="muted">{t("crypto.no_deposits")}</p> : null}
+          <ul className="list" data-testid="deposits">
+            {deposits.map((d) => (
+              <li key={d.id} className="row">
+                <span>
+                  <span>{formatMoney(d.amount, scales[d.asset] ?? 0, d.asset, lang)}</span>
+                  <span className="muted small">
+                    <code>{d.tx_hash.slice(0, 10)}…</code> · {new Date(d.seen).toLocaleString(lang)}
+                  </span>
+                </span>
+                <span className="pill">{t(`deposit.${d.status}` as MessageKey)}</span>
+              </li>
+            ))}
+          </ul>
+        </Card>
+      ) : null}
     </div>
   );
 }

@@ -101,3 +101,48 @@ pub async fn deposit_addresses(
         }
     }
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepositView {
+    pub id: String,
+    pub object: &'static str,
+    pub chain: String,
+    pub asset: String,
+    /// Smallest units (wei, lamports, token base units), as a string.
+    pub amount: String,
+    pub address: String,
+    pub tx_hash: String,
+    pub block_number: u64,
+    /// `pending` (waiting for confirmations), `credited`, `dropped` (its block left the chain
+    /// before credit) or `reorged` (after credit: under review by staff).
+    pub status: String,
+    /// The ledger transfer that credited it.
+    pub transfer_id: Option<String>,
+    pub seen: String,
+    pub credited: Option<String>,
+}
+
+/// Your crypto deposits, newest first.
+#[utoipa::path(get, path = "/v1/deposits", tag = "custody",
+    responses((status = 200, body = List<DepositView>), (status = 409, description = "custody_disabled", body = ErrorBody)))]
+pub async fn deposits(State(state): State<AppState>, auth: Auth) -> Result<Json<List<DepositView>>, ApiError> {
+    let rows = state.custody().deposits(&auth.caller, 100).await?;
+    let data = rows
+        .into_iter()
+        .map(|d| DepositView {
+            object: "deposit",
+            amount: d.amount.to_string(),
+            credited: if d.status == "credited" { d.decided_at.map(time) } else { None },
+            seen: time(d.seen_at),
+            id: d.id,
+            chain: d.chain,
+            asset: d.asset,
+            address: d.address,
+            tx_hash: d.tx_hash,
+            block_number: d.block_number,
+            status: d.status,
+            transfer_id: d.transfer_id,
+        })
+        .collect();
+    Ok(Json(List::new(data, false)))
+}

@@ -6,7 +6,7 @@ use pb_domain::{Clock, LeaseStore, SystemClock};
 use std::sync::Arc;
 use std::time::Duration;
 
-const LEASE: &str = "notification-dispatcher";
+pub const LEASE: &str = "notification-dispatcher";
 const LEASE_TTL_MS: i64 = 30_000;
 const BATCH: u32 = 50;
 

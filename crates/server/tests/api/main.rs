@@ -6,6 +6,7 @@
 mod helpers;
 mod people;
 
+mod chain_deposits;
 mod custody;
 mod errors;
 mod health;
