@@ -281,6 +281,7 @@ test("with custody on: deposit addresses with QR codes, and an ETH deposit confi
   const custody = await startServer({
     ETHEREUM_RPC_URL: chain.url,
     SOLANA_RPC_URL: "http://127.0.0.1:9",
+    ETHEREUM_CHAIN_ID: "31337",
     ETHEREUM_CONFIRMATIONS: "3",
     CUSTODY_POLL_MILLIS: "200",
     CUSTODY_MNEMONIC: "test test test test test test test test test test test junk",

@@ -8,7 +8,7 @@ use crate::error_code::ErrorCode;
 use crate::middleware::{access_log, json_errors, request_id, security_headers};
 use crate::routes::{
     accounts, adjustments, admin, api_keys, auth, businesses, csp_reports, custody, dev, error_codes, health, me,
-    statements, transfers,
+    statements, transfers, withdrawals,
 };
 use crate::state::AppState;
 use axum::Router;
@@ -100,6 +100,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(custody::status))
         .routes(routes!(custody::deposit_addresses))
         .routes(routes!(custody::deposits))
+        .routes(routes!(withdrawals::create, withdrawals::list))
+        .routes(routes!(withdrawals::get))
 }
 
 /// The OpenAPI 3.1 document (also served at `/v1/openapi.json`, printed by `protocol-bank openapi`).

@@ -84,6 +84,10 @@ impl AppState {
         self.0.services.custody.as_ref()
     }
 
+    pub fn custody_arc(&self) -> Arc<pb_custody::CustodyService> {
+        self.0.services.custody.clone()
+    }
+
     pub fn ledger_arc(&self) -> Arc<pb_ledger::LedgerService> {
         self.0.services.ledger.clone()
     }

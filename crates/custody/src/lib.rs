@@ -3,10 +3,14 @@
 //! every custody route answers `custody_disabled`.
 #![forbid(unsafe_code)]
 
+mod eth_sender;
 mod eth_watcher;
 mod seed;
 mod service;
+mod withdrawals;
 
+pub use eth_sender::{EthSender, EthSenderSettings, LEASE as ETH_SENDER_LEASE, SendError};
 pub use eth_watcher::{EthWatcher, EthWatcherSettings, LEASE as ETH_WATCHER_LEASE, TickReport, WatchError};
 pub use seed::{SeedSource, seal_new_seed, unlock_seed};
 pub use service::{CustodyError, CustodyService};
+pub use withdrawals::{WithdrawalError, WithdrawalRequest};

@@ -22,6 +22,8 @@ pub enum CustodyError {
     Store(#[from] StoreError),
     #[error("key derivation failed: {0}")]
     Keys(String),
+    #[error("no such withdrawal")]
+    WithdrawalNotFound,
 }
 
 pub struct CustodyService {
@@ -29,6 +31,8 @@ pub struct CustodyService {
     seed: Option<MasterSeed>,
     chains: Vec<Chain>,
     clock: Arc<dyn Clock>,
+    /// What a customer pays per Ethereum withdrawal for the network fee, in wei.
+    eth_withdrawal_fee: u128,
 }
 
 impl std::fmt::Debug for CustodyService {
@@ -43,8 +47,34 @@ impl CustodyService {
         seed: Option<MasterSeed>,
         chains: Vec<Chain>,
         clock: Arc<dyn Clock>,
+        eth_withdrawal_fee: u128,
     ) -> Self {
-        Self { store, seed, chains, clock }
+        Self { store, seed, chains, clock, eth_withdrawal_fee }
+    }
+
+    pub(crate) fn store(&self) -> &dyn CustodyStore {
+        self.store.as_ref()
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    pub(crate) fn withdrawal_fee(&self, chain: Chain) -> u128 {
+        match chain {
+            Chain::Ethereum => self.eth_withdrawal_fee,
+            Chain::Solana => 0,
+        }
+    }
+
+    pub(crate) fn enabled_chain(&self, name: &str) -> Result<Chain, CustodyError> {
+        self.chain(name)
+    }
+
+    /// The hot wallet's signing key on Ethereum (index 0). Only the sender worker asks.
+    pub fn ethereum_hot_key(&self) -> Result<zeroize::Zeroizing<[u8; 32]>, CustodyError> {
+        let seed = self.seed.as_ref().ok_or(CustodyError::NoSeed)?;
+        seed.ethereum_key(0).map_err(|e| CustodyError::Keys(e.to_string()))
     }
 
     /// The chains switched on (their RPC endpoints are configured).

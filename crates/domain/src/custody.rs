@@ -42,6 +42,33 @@ pub struct Deposit {
     pub decided_at: Option<i64>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Withdrawal {
+    /// `wd_<hold transfer uuid hex>`: one per ledger hold.
+    pub id: String,
+    pub owner: String,
+    pub account_id: String,
+    pub chain: String,
+    pub asset: String,
+    pub to_address: String,
+    pub amount: u128,
+    /// What the customer pays for the network fee (configured), held with the amount.
+    pub fee: u128,
+    /// The ledger holds (amount, and fee when non-zero), `tr_…` comma-separated.
+    pub hold_ids: String,
+    /// `requested` → `signed` → `broadcast` → `confirmed`, or `failed` (holds voided).
+    pub status: String,
+    pub nonce: Option<u64>,
+    pub raw_tx: Option<String>,
+    pub tx_hash: Option<String>,
+    pub old_hashes: String,
+    pub max_fee: Option<u128>,
+    pub tip: Option<u128>,
+    pub failure: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 #[async_trait]
 pub trait CustodyStore: Send + Sync + std::fmt::Debug + 'static {
     async fn sealed_seed(&self) -> Result<Option<String>, StoreError>;
@@ -84,4 +111,19 @@ pub trait CustodyStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<bool, StoreError>;
     /// Deposits of these owners, newest first.
     async fn deposits_of(&self, owners: &[String], limit: u32) -> Result<Vec<Deposit>, StoreError>;
+
+    /// Inserts once; returns the stored row (the existing one on a retry).
+    async fn create_withdrawal(&self, w: &Withdrawal) -> Result<Withdrawal, StoreError>;
+    async fn withdrawal(&self, id: &str) -> Result<Option<Withdrawal>, StoreError>;
+    async fn withdrawals_of(&self, owners: &[String], limit: u32) -> Result<Vec<Withdrawal>, StoreError>;
+    async fn withdrawals_with_status(
+        &self,
+        chain: &str,
+        status: &str,
+        limit: u32,
+    ) -> Result<Vec<Withdrawal>, StoreError>;
+    /// Writes the row's mutable fields if its status is still `expected_status`.
+    async fn update_withdrawal(&self, w: &Withdrawal, expected_status: &str) -> Result<bool, StoreError>;
+    async fn next_nonce(&self, chain: &str, address: &str) -> Result<Option<u64>, StoreError>;
+    async fn set_next_nonce(&self, chain: &str, address: &str, next: u64) -> Result<(), StoreError>;
 }

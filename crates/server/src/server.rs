@@ -32,6 +32,7 @@ pub struct Server {
     outbox: Arc<dyn pb_domain::ledger::store::OutboxStore>,
     verify_every: Duration,
     eth_watcher: Option<pb_custody::EthWatcher>,
+    eth_sender: Option<pb_custody::EthSender>,
 }
 
 impl Server {
@@ -68,6 +69,22 @@ impl Server {
             }),
             _ => None,
         };
+        let eth_sender = match (&config.ethereum_rpc_url, state.custody().has_seed()) {
+            (Some(url), true) => Some(pb_custody::EthSender {
+                rpc: pb_chains::eth_rpc::EthRpc::new(url.expose_secret()),
+                store: stores.custody.clone(),
+                custody: state.custody_arc(),
+                ledger: state.ledger_arc(),
+                clock: Arc::new(pb_domain::SystemClock),
+                settings: pb_custody::EthSenderSettings {
+                    chain_id: config.ethereum_chain_id,
+                    confirmations: config.ethereum_confirmations,
+                    stuck_after: config.ethereum_stuck_after,
+                    poll: config.custody_poll,
+                },
+            }),
+            _ => None,
+        };
         let public = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let admin =
             TcpListener::bind(config.admin_listen).await.with_context(|| format!("binding {}", config.admin_listen))?;
@@ -81,6 +98,7 @@ impl Server {
             outbox: stores.outbox.clone(),
             verify_every: config.ledger_verify_interval,
             eth_watcher,
+            eth_sender,
         })
     }
 
@@ -128,6 +146,8 @@ impl Server {
         });
         let eth_watcher =
             self.eth_watcher.take().map(|w| tokio::spawn(w.run(self.leases.clone(), self.dispatcher.holder.clone())));
+        let eth_sender =
+            self.eth_sender.take().map(|s| tokio::spawn(s.run(self.leases.clone(), self.dispatcher.holder.clone())));
         let relay = tokio::spawn(pb_ledger::relay_outbox(
             self.outbox.clone(),
             self.state.pubsub_arc(),
@@ -156,7 +176,7 @@ impl Server {
         dispatcher.abort();
         expiry.abort();
         relay.abort();
-        if let Some(w) = eth_watcher {
+        for w in [eth_watcher, eth_sender].into_iter().flatten() {
             w.abort();
         }
         if let Some(v) = verifier {
@@ -169,6 +189,7 @@ impl Server {
             pb_ledger::RELAY_LEASE,
             pb_ledger::VERIFY_LEASE,
             pb_custody::ETH_WATCHER_LEASE,
+            pb_custody::ETH_SENDER_LEASE,
         ];
         for name in leases {
             if let Err(e) = self.leases.release_lease(name, &self.dispatcher.holder).await {

@@ -136,6 +136,21 @@ pub const SETTINGS: &[Setting] = &[
         "First block the deposit watcher scans on its very first start. Default: the head then.",
     ),
     s("CUSTODY_POLL_MILLIS", Some("2000"), "How often the chain watchers look for new blocks."),
+    s(
+        "ETHEREUM_CHAIN_ID",
+        Some("1"),
+        "The chain id withdrawals are signed for (1 mainnet, 11155111 Sepolia, 31337 anvil); checked against the node at start.",
+    ),
+    s(
+        "ETHEREUM_WITHDRAWAL_FEE_WEI",
+        Some("500000000000000"),
+        "What a customer pays per ETH withdrawal towards the network fee, in wei (held with the amount; 0.0005 ETH by default).",
+    ),
+    s(
+        "ETHEREUM_STUCK_AFTER_SECONDS",
+        Some("120"),
+        "A withdrawal not mined after this long is replaced at the same nonce with higher fees.",
+    ),
     secret("ETHEREUM_RPC_URL", "Ethereum JSON-RPC endpoint (HTTP). Unset: custody on Ethereum is off."),
     secret("SOLANA_RPC_URL", "Solana JSON-RPC endpoint (HTTP). Unset: custody on Solana is off."),
     secret("KYC_API_KEY", "API key for the KYC/AML provider. Unset: the sandbox provider (development only)."),

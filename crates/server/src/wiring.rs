@@ -149,7 +149,26 @@ pub async fn custody(config: &Config, stores: &Stores, secret_key: &SecretString
             tracing::info!(chains = ?chains.iter().map(|c| c.as_str()).collect::<Vec<_>>(), seed = ?source, "custody on")
         }
     }
-    Ok(CustodyService::new(stores.custody.clone(), seed.map(|(s, _)| s), chains, Arc::new(SystemClock)))
+    if let Some(url) = &config.ethereum_rpc_url {
+        // Withdrawals are signed for ETHEREUM_CHAIN_ID: refuse to start against another chain.
+        match pb_chains::eth_rpc::EthRpc::new(url.expose_secret()).chain_id().await {
+            Ok(id) if id != config.ethereum_chain_id => {
+                anyhow::bail!(
+                    "ETHEREUM_RPC_URL serves chain {id}, but ETHEREUM_CHAIN_ID is {}",
+                    config.ethereum_chain_id
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "ethereum node unreachable at start; custody retries"),
+        }
+    }
+    Ok(CustodyService::new(
+        stores.custody.clone(),
+        seed.map(|(s, _)| s),
+        chains,
+        Arc::new(SystemClock),
+        config.ethereum_withdrawal_fee_wei,
+    ))
 }
 
 /// The ledger service with this instance's micro-batcher (needs a Tokio runtime).

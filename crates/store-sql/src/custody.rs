@@ -5,7 +5,7 @@ macro_rules! impl_custody_store {
     ($store:ty, $row:ty) => {
         const _: () = {
             use pb_domain::StoreError;
-            use pb_domain::custody::{CustodyStore, Deposit, DepositAddress};
+            use pb_domain::custody::{CustodyStore, Deposit, DepositAddress, Withdrawal};
             use $crate::sqlx::{self, Row};
             use $crate::{is_unique_violation, store_error};
 
@@ -46,8 +46,160 @@ macro_rules! impl_custody_store {
                 })
             }
 
+            const WITHDRAWAL_COLUMNS: &str = "id, owner_id, account_id, chain, asset, to_address, amount, fee, \
+                hold_ids, status, nonce, raw_tx, tx_hash, old_hashes, max_fee, tip, failure, created_at, updated_at";
+
+            fn withdrawal(r: &$row) -> Result<Withdrawal, sqlx::Error> {
+                let bad = |c: &str| sqlx::Error::Protocol(format!("unreadable withdrawals.{c}"));
+                let u128_of = |c: &str| -> Result<u128, sqlx::Error> {
+                    let s: String = r.try_get(c)?;
+                    s.parse().map_err(|_| bad(c))
+                };
+                let opt_u128 = |c: &str| -> Result<Option<u128>, sqlx::Error> {
+                    let s: Option<String> = r.try_get(c)?;
+                    s.map(|s| s.parse().map_err(|_| bad(c))).transpose()
+                };
+                let nonce: Option<i64> = r.try_get("nonce")?;
+                Ok(Withdrawal {
+                    id: r.try_get("id")?,
+                    owner: r.try_get("owner_id")?,
+                    account_id: r.try_get("account_id")?,
+                    chain: r.try_get("chain")?,
+                    asset: r.try_get("asset")?,
+                    to_address: r.try_get("to_address")?,
+                    amount: u128_of("amount")?,
+                    fee: u128_of("fee")?,
+                    hold_ids: r.try_get("hold_ids")?,
+                    status: r.try_get("status")?,
+                    nonce: nonce.map(|n| u64::try_from(n).map_err(|_| bad("nonce"))).transpose()?,
+                    raw_tx: r.try_get("raw_tx")?,
+                    tx_hash: r.try_get("tx_hash")?,
+                    old_hashes: r.try_get("old_hashes")?,
+                    max_fee: opt_u128("max_fee")?,
+                    tip: opt_u128("tip")?,
+                    failure: r.try_get("failure")?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            }
+
             #[$crate::async_trait]
             impl CustodyStore for $store {
+                async fn create_withdrawal(&self, w: &Withdrawal) -> Result<Withdrawal, StoreError> {
+                    sqlx::query(
+                        "INSERT INTO withdrawals (id, owner_id, account_id, chain, asset, to_address, amount, fee, hold_ids,
+                             status, created_at, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) ON CONFLICT (id) DO NOTHING",
+                    )
+                    .bind(&w.id)
+                    .bind(&w.owner)
+                    .bind(&w.account_id)
+                    .bind(&w.chain)
+                    .bind(&w.asset)
+                    .bind(&w.to_address)
+                    .bind(w.amount.to_string())
+                    .bind(w.fee.to_string())
+                    .bind(&w.hold_ids)
+                    .bind(&w.status)
+                    .bind(w.created_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                    self.withdrawal(&w.id).await?.ok_or_else(|| StoreError::Other("withdrawal vanished".into()))
+                }
+
+                async fn withdrawal(&self, id: &str) -> Result<Option<Withdrawal>, StoreError> {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE id = $1"
+                    )))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                    row.as_ref().map(withdrawal).transpose().map_err(store_error)
+                }
+
+                async fn withdrawals_of(&self, owners: &[String], limit: u32) -> Result<Vec<Withdrawal>, StoreError> {
+                    let mut out = Vec::new();
+                    for owner in owners {
+                        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE owner_id = $1 ORDER BY id DESC LIMIT $2"
+                        )))
+                        .bind(owner)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(store_error)?;
+                        for r in &rows {
+                            out.push(withdrawal(r).map_err(store_error)?);
+                        }
+                    }
+                    out.sort_by(|a, b| b.id.cmp(&a.id));
+                    out.truncate(limit as usize);
+                    Ok(out)
+                }
+
+                async fn withdrawals_with_status(&self, chain: &str, status: &str, limit: u32) -> Result<Vec<Withdrawal>, StoreError> {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE chain = $1 AND status = $2 ORDER BY created_at, id LIMIT $3"
+                    )))
+                    .bind(chain)
+                    .bind(status)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                    rows.iter().map(withdrawal).collect::<Result<_, _>>().map_err(store_error)
+                }
+
+                async fn update_withdrawal(&self, w: &Withdrawal, expected_status: &str) -> Result<bool, StoreError> {
+                    let done = sqlx::query(
+                        "UPDATE withdrawals SET status = $2, nonce = $3, raw_tx = $4, tx_hash = $5, old_hashes = $6,
+                             max_fee = $7, tip = $8, failure = $9, updated_at = $10
+                         WHERE id = $1 AND status = $11",
+                    )
+                    .bind(&w.id)
+                    .bind(&w.status)
+                    .bind(w.nonce.map(|n| i64::try_from(n).unwrap_or(i64::MAX)))
+                    .bind(&w.raw_tx)
+                    .bind(&w.tx_hash)
+                    .bind(&w.old_hashes)
+                    .bind(w.max_fee.map(|v| v.to_string()))
+                    .bind(w.tip.map(|v| v.to_string()))
+                    .bind(&w.failure)
+                    .bind(w.updated_at)
+                    .bind(expected_status)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn next_nonce(&self, chain: &str, address: &str) -> Result<Option<u64>, StoreError> {
+                    let v: Option<i64> =
+                        sqlx::query_scalar("SELECT next_nonce FROM custody_nonces WHERE chain = $1 AND address = $2")
+                            .bind(chain)
+                            .bind(address)
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(store_error)?;
+                    Ok(v.and_then(|n| u64::try_from(n).ok()))
+                }
+
+                async fn set_next_nonce(&self, chain: &str, address: &str, next: u64) -> Result<(), StoreError> {
+                    sqlx::query(
+                        "INSERT INTO custody_nonces (chain, address, next_nonce) VALUES ($1, $2, $3)
+                         ON CONFLICT (chain, address) DO UPDATE SET next_nonce = excluded.next_nonce",
+                    )
+                    .bind(chain)
+                    .bind(address)
+                    .bind(i64::try_from(next).unwrap_or(i64::MAX))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                    Ok(())
+                }
+
                 async fn owners_of(&self, chain: &str, addresses: &[String]) -> Result<Vec<(String, String)>, StoreError> {
                     let mut out = Vec::new();
                     // Few transactions per block touch deposit addresses; one indexed lookup each.

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "outbox and adjustments", include_str!("../migrations/0004_outbox_adjustments.sql")),
     (5, "custody", include_str!("../migrations/0005_custody.sql")),
     (6, "deposits", include_str!("../migrations/0006_deposits.sql")),
+    (7, "withdrawals", include_str!("../migrations/0007_withdrawals.sql")),
 ];
 
 pub(crate) fn migrator() -> Migrator {

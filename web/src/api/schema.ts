@@ -855,6 +855,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/withdrawals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your withdrawals, newest first. */
+        get: operations["get_v1_withdrawals"];
+        put?: never;
+        /**
+         * Sends crypto to an external address. Needs `Idempotency-Key` and a recent MFA check
+         *     (`POST /v1/auth/step-up`). Answers 202: the withdrawal is held and queued for signing.
+         */
+        post: operations["post_v1_withdrawals"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/withdrawals/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A withdrawal's status and transaction hash. */
+        get: operations["get_v1_withdrawals_id"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -996,6 +1034,16 @@ export interface components {
                 [key: string]: string;
             };
             to: components["schemas"]["To"];
+        };
+        CreateWithdrawal: {
+            /** @description The account to debit (its asset is what is sent: ETH). */
+            account_id: string;
+            /** @description Smallest units (wei), as a string. The configured network fee is held on top. */
+            amount: string;
+            /** @description `ethereum`. */
+            chain: string;
+            /** @description EIP-55 checksummed (or all-lowercase) Ethereum address. */
+            to_address: string;
         };
         CustodyStatus: {
             /** @description `ethereum`, `solana`. */
@@ -1293,6 +1341,28 @@ export interface components {
             has_more: boolean;
             object: string;
         };
+        /** @description `{"object": "list", "data": […], "has_more": bool}` (api.md, "Pagination"). */
+        List_WithdrawalView: {
+            data: {
+                account_id: string;
+                amount: string;
+                asset: string;
+                chain: string;
+                created: string;
+                failure?: string | null;
+                /** @description The network fee charged to the customer, smallest units. */
+                fee: string;
+                id: string;
+                object: string;
+                /** @description `requested`, `signed`, `broadcast`, `confirmed` or `failed`. */
+                status: string;
+                to_address: string;
+                tx_hash?: string | null;
+                updated: string;
+            }[];
+            has_more: boolean;
+            object: string;
+        };
         LoginRequest: {
             email: string;
             password: string;
@@ -1498,6 +1568,23 @@ export interface components {
             blockedURL?: string | null;
             disposition?: string | null;
             effectiveDirective?: string | null;
+        };
+        WithdrawalView: {
+            account_id: string;
+            amount: string;
+            asset: string;
+            chain: string;
+            created: string;
+            failure?: string | null;
+            /** @description The network fee charged to the customer, smallest units. */
+            fee: string;
+            id: string;
+            object: string;
+            /** @description `requested`, `signed`, `broadcast`, `confirmed` or `failed`. */
+            status: string;
+            to_address: string;
+            tx_hash?: string | null;
+            updated: string;
         };
     };
     responses: never;
@@ -3160,6 +3247,105 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_v1_withdrawals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["List_WithdrawalView"];
+                };
+            };
+        };
+    };
+    post_v1_withdrawals: {
+        parameters: {
+            query?: never;
+            header: {
+                "Idempotency-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWithdrawal"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WithdrawalView"];
+                };
+            };
+            /** @description insufficient_funds */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description mfa_required */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_v1_withdrawals_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WithdrawalView"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -27,6 +27,7 @@ impl From<CustodyError> for ApiError {
             CustodyError::Store(pb_domain::StoreError::Unavailable(d)) => ApiError::unavailable(d),
             CustodyError::Store(other) => ApiError::internal(other),
             CustodyError::Keys(k) => ApiError::internal(k),
+            CustodyError::WithdrawalNotFound => ApiError::of(ErrorCode::WithdrawalNotFound),
         }
     }
 }

@@ -15,3 +15,4 @@ pub mod ledger_views;
 pub mod me;
 pub mod statements;
 pub mod transfers;
+pub mod withdrawals;

@@ -68,6 +68,7 @@ async fn start(backend: Backend, node: &Anvil, data_dir: &str, database_url: Opt
     let mut vars = vec![
         ("DATA_DIR", data_dir),
         ("ETHEREUM_RPC_URL", node.url.as_str()),
+        ("ETHEREUM_CHAIN_ID", "31337"),
         ("ETHEREUM_CONFIRMATIONS", "3"),
         ("CUSTODY_POLL_MILLIS", "100"),
         ("CUSTODY_MNEMONIC", TEST_MNEMONIC),

@@ -103,3 +103,17 @@ pub fn totp(secret: &str, unix: i64) -> String {
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
+
+impl TestApp {
+    /// Enrols TOTP for a customer and performs a fresh step-up (for withdrawals and the like).
+    pub async fn step_up(&self, p: &Person) {
+        let secret = json(self.post_as(&p.token, "/v1/me/mfa/totp", json!({})).await).await["secret"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let r = self.post_as(&p.token, "/v1/me/mfa/totp/confirm", json!({"code": totp(&secret, now())})).await;
+        assert_eq!(r.status(), 200);
+        let r = self.post_as(&p.token, "/v1/auth/step-up", json!({"code": totp(&secret, now() + 30)})).await;
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    }
+}

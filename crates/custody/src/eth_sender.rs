@@ -1,0 +1,241 @@
+//! The Ethereum withdrawal sender (one instance at a time, by lease). For each requested
+//! withdrawal, in order: take the hot wallet's next nonce (the larger of ours and the node's
+//! pending count, so concurrent withdrawals get consecutive nonces and none collide), sign an
+//! EIP-1559 transfer, store it, then broadcast the stored bytes (a crash re-sends the same
+//! transaction). Then track: confirmed with enough blocks → capture the holds; reverted or
+//! refused → void them; not mined for `stuck_after` → replace it at the same nonce with
+//! higher fees (any of the hashes may be the one mined).
+
+use crate::CustodyService;
+use pb_chains::EthAddress;
+use pb_chains::eth_rpc::{EthRpc, RpcError, hex_bytes, to_hex};
+use pb_chains::eth_tx::{Eip1559, address_of};
+use pb_domain::custody::{CustodyStore, Withdrawal};
+use pb_domain::ledger::transfer::TransferId;
+use pb_domain::{Clock, LeaseStore, StoreError};
+use pb_ledger::LedgerService;
+use std::sync::Arc;
+use std::time::Duration;
+
+const CHAIN: &str = "ethereum";
+pub const LEASE: &str = "withdrawal-sender-ethereum";
+
+#[derive(Debug, Clone)]
+pub struct EthSenderSettings {
+    pub chain_id: u64,
+    pub confirmations: u64,
+    pub stuck_after: Duration,
+    pub poll: Duration,
+}
+
+pub struct EthSender {
+    pub rpc: EthRpc,
+    pub store: Arc<dyn CustodyStore>,
+    pub custody: Arc<CustodyService>,
+    pub ledger: Arc<LedgerService>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: EthSenderSettings,
+}
+
+impl std::fmt::Debug for EthSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EthSender").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("{0}")]
+    Rpc(#[from] RpcError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Errors from the node that no retry will fix: the withdrawal fails and its holds are voided.
+fn permanent(e: &RpcError) -> bool {
+    match e {
+        RpcError::Node { message, .. } => {
+            let m = message.to_ascii_lowercase();
+            m.contains("insufficient funds") || m.contains("intrinsic gas") || m.contains("exceeds block gas limit")
+        }
+        _ => false,
+    }
+}
+
+fn holds(w: &Withdrawal) -> Vec<TransferId> {
+    w.hold_ids.split(',').filter_map(TransferId::from_api).collect()
+}
+
+impl EthSender {
+    fn hot_address(&self) -> Result<EthAddress, SendError> {
+        let key = self.custody.ethereum_hot_key().map_err(|e| SendError::Other(e.to_string()))?;
+        address_of(&key).map_err(|e| SendError::Other(e.to_string()))
+    }
+
+    async fn fail(&self, mut w: Withdrawal, from_status: &str, why: String) -> Result<(), SendError> {
+        self.ledger.settle_withdrawal(&w.id, &holds(&w), false).await.map_err(|e| SendError::Other(e.to_string()))?;
+        w.status = "failed".into();
+        w.failure = Some(why.clone());
+        if from_status == "signed" {
+            // Refused before it reached the chain: there is no transaction to point at.
+            w.tx_hash = None;
+            w.raw_tx = None;
+        }
+        w.updated_at = self.clock.now_ms();
+        self.store.update_withdrawal(&w, from_status).await?;
+        metrics::counter!("withdrawals_total", "chain" => CHAIN, "result" => "failed").increment(1);
+        tracing::warn!(withdrawal = %w.id, reason = %why, "withdrawal failed; holds voided");
+        Ok(())
+    }
+
+    async fn fees(&self, bump_from: Option<(u128, u128)>) -> Result<(u128, u128), SendError> {
+        let tip = self.rpc.max_priority_fee().await?.max(1);
+        let base = self.rpc.gas_price().await?;
+        let (mut max_fee, mut tip) = (base.saturating_mul(2).saturating_add(tip), tip);
+        if let Some((old_max, old_tip)) = bump_from {
+            // Replacement rule (geth txpool): at least +10% on both; we add 25%.
+            max_fee = max_fee.max(old_max + old_max / 4 + 1);
+            tip = tip.max(old_tip + old_tip / 4 + 1);
+        }
+        Ok((max_fee, tip))
+    }
+
+    fn sign(&self, w: &Withdrawal, nonce: u64, max_fee: u128, tip: u128) -> Result<(Vec<u8>, String), SendError> {
+        let key = self.custody.ethereum_hot_key().map_err(|e| SendError::Other(e.to_string()))?;
+        let to = EthAddress::parse(&w.to_address).map_err(|e| SendError::Other(e.to_string()))?;
+        let tx = Eip1559 {
+            chain_id: self.settings.chain_id,
+            nonce,
+            max_priority_fee_per_gas: tip,
+            max_fee_per_gas: max_fee,
+            gas_limit: 21_000,
+            to,
+            value: w.amount,
+            data: Vec::new(),
+        };
+        let (raw, hash) = tx.sign(&key).map_err(|e| SendError::Other(e.to_string()))?;
+        Ok((raw, to_hex(&hash)))
+    }
+
+    async fn broadcast(&self, mut w: Withdrawal) -> Result<(), SendError> {
+        let raw = hex_bytes(w.raw_tx.as_deref().unwrap_or_default())?;
+        match self.rpc.send_raw(&raw).await {
+            Ok(_) => {}
+            Err(RpcError::Node { message, .. }) if message.to_ascii_lowercase().contains("already known") => {}
+            Err(e) if permanent(&e) => return self.fail(w, "signed", e.to_string()).await,
+            Err(e) => return Err(e.into()),
+        }
+        let hot = self.hot_address()?;
+        if let Some(n) = w.nonce {
+            self.store.set_next_nonce(CHAIN, &hot.to_string(), n + 1).await?;
+        }
+        w.status = "broadcast".into();
+        w.updated_at = self.clock.now_ms();
+        self.store.update_withdrawal(&w, "signed").await?;
+        tracing::info!(withdrawal = %w.id, tx = w.tx_hash.as_deref().unwrap_or(""), nonce = w.nonce, "withdrawal broadcast");
+        Ok(())
+    }
+
+    /// One pass: re-send signed ones, sign and send requested ones, track broadcast ones.
+    pub async fn tick(&self) -> Result<(), SendError> {
+        for w in self.store.withdrawals_with_status(CHAIN, "signed", 100).await? {
+            self.broadcast(w).await?;
+        }
+        let hot = self.hot_address()?;
+        for mut w in self.store.withdrawals_with_status(CHAIN, "requested", 100).await? {
+            let ours = self.store.next_nonce(CHAIN, &hot.to_string()).await?.unwrap_or(0);
+            let nonce = ours.max(self.rpc.pending_nonce(&hot).await?);
+            let (max_fee, tip) = self.fees(None).await?;
+            let (raw, hash) = self.sign(&w, nonce, max_fee, tip)?;
+            w.status = "signed".into();
+            w.nonce = Some(nonce);
+            w.raw_tx = Some(to_hex(&raw));
+            w.tx_hash = Some(hash);
+            w.max_fee = Some(max_fee);
+            w.tip = Some(tip);
+            w.updated_at = self.clock.now_ms();
+            if self.store.update_withdrawal(&w, "requested").await? {
+                self.broadcast(w).await?;
+            }
+        }
+        let head = self.rpc.block_number().await?;
+        let now = self.clock.now_ms();
+        let mut oldest_pending_ms: i64 = 0;
+        for mut w in self.store.withdrawals_with_status(CHAIN, "broadcast", 500).await? {
+            let mut mined = None;
+            let current = w.tx_hash.clone().unwrap_or_default();
+            for h in std::iter::once(current.as_str()).chain(w.old_hashes.split(',').filter(|s| !s.is_empty())) {
+                if let Some(r) = self.rpc.receipt_status(h).await? {
+                    mined = Some((h.to_owned(), r));
+                    break;
+                }
+            }
+            match mined {
+                Some((hash, (true, block))) if head + 1 >= block + self.settings.confirmations => {
+                    self.ledger
+                        .settle_withdrawal(&w.id, &holds(&w), true)
+                        .await
+                        .map_err(|e| SendError::Other(e.to_string()))?;
+                    w.status = "confirmed".into();
+                    w.tx_hash = Some(hash);
+                    w.updated_at = now;
+                    self.store.update_withdrawal(&w, "broadcast").await?;
+                    metrics::counter!("withdrawals_total", "chain" => CHAIN, "result" => "confirmed").increment(1);
+                }
+                Some((_, (true, _))) => {}
+                Some((hash, (false, _))) => {
+                    w.tx_hash = Some(hash);
+                    self.fail(w, "broadcast", "the transaction reverted on chain".into()).await?;
+                }
+                None if now - w.updated_at
+                    > i64::try_from(self.settings.stuck_after.as_millis()).unwrap_or(i64::MAX) =>
+                {
+                    // Stuck: the same nonce again with higher fees.
+                    let (Some(nonce), Some(old_max), Some(old_tip)) = (w.nonce, w.max_fee, w.tip) else { continue };
+                    let (max_fee, tip) = self.fees(Some((old_max, old_tip))).await?;
+                    let (raw, hash) = self.sign(&w, nonce, max_fee, tip)?;
+                    match self.rpc.send_raw(&raw).await {
+                        Ok(_) => {
+                            w.old_hashes = [w.old_hashes.as_str(), current.as_str()]
+                                .iter()
+                                .filter(|s| !s.is_empty())
+                                .copied()
+                                .collect::<Vec<_>>()
+                                .join(",");
+                            w.raw_tx = Some(to_hex(&raw));
+                            w.tx_hash = Some(hash);
+                            w.max_fee = Some(max_fee);
+                            w.tip = Some(tip);
+                            w.updated_at = now;
+                            self.store.update_withdrawal(&w, "broadcast").await?;
+                            tracing::warn!(withdrawal = %w.id, nonce, "withdrawal stuck; replaced with higher fees");
+                        }
+                        Err(e) => tracing::warn!(withdrawal = %w.id, error = %e, "fee bump refused; will retry"),
+                    }
+                }
+                None => oldest_pending_ms = oldest_pending_ms.max(now - w.created_at),
+            }
+        }
+        metrics::gauge!("withdrawal_oldest_pending_seconds", "chain" => CHAIN).set((oldest_pending_ms / 1000) as f64);
+        Ok(())
+    }
+
+    pub async fn run(self, leases: Arc<dyn LeaseStore>, holder: String) {
+        let mut tick = tokio::time::interval(self.settings.poll);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match leases.try_acquire_lease(LEASE, &holder, self.clock.now_ms(), 30_000).await {
+                Ok(true) => {
+                    if let Err(e) = self.tick().await {
+                        tracing::warn!(error = %e, "ethereum withdrawal sender tick failed; will retry");
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "withdrawal sender lease unavailable"),
+            }
+        }
+    }
+}
