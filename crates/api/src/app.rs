@@ -100,6 +100,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(custody::status))
         .routes(routes!(custody::deposit_addresses))
         .routes(routes!(custody::deposits))
+        .routes(routes!(custody::reserves))
         .routes(routes!(withdrawals::create, withdrawals::list))
         .routes(routes!(withdrawals::get))
 }

@@ -129,6 +129,15 @@ impl EthRpc {
         Ok(Some((hex_u64(&v["status"])? == 1, hex_u64(&v["blockNumber"])?)))
     }
 
+    /// What a mined transaction cost its sender in gas: gasUsed × effectiveGasPrice, in wei.
+    pub async fn gas_cost(&self, tx_hash: &str) -> Result<Option<u128>, RpcError> {
+        let v = self.call("eth_getTransactionReceipt", json!([tx_hash])).await?;
+        if v.is_null() {
+            return Ok(None);
+        }
+        Ok(Some(hex_u128(&v["gasUsed"])?.saturating_mul(hex_u128(&v["effectiveGasPrice"])?)))
+    }
+
     pub async fn block(&self, number: u64) -> Result<Option<Block>, RpcError> {
         let v = self.call("eth_getBlockByNumber", json!([format!("0x{number:x}"), true])).await?;
         if v.is_null() {

@@ -74,6 +74,16 @@ impl EthSender {
         address_of(&key).map_err(|e| SendError::Other(e.to_string()))
     }
 
+    async fn record_gas(&self, tx_hash: &str) -> Result<(), SendError> {
+        if let Some(wei) = self.rpc.gas_cost(tx_hash).await? {
+            self.ledger
+                .record_network_gas(CHAIN, "ETH", tx_hash, wei)
+                .await
+                .map_err(|e| SendError::Other(e.to_string()))?;
+        }
+        Ok(())
+    }
+
     async fn fail(&self, mut w: Withdrawal, from_status: &str, why: String) -> Result<(), SendError> {
         self.ledger.settle_withdrawal(&w.id, &holds(&w), false).await.map_err(|e| SendError::Other(e.to_string()))?;
         w.status = "failed".into();
@@ -174,6 +184,7 @@ impl EthSender {
             }
             match mined {
                 Some((hash, (true, block))) if head + 1 >= block + self.settings.confirmations => {
+                    self.record_gas(&hash).await?;
                     self.ledger
                         .settle_withdrawal(&w.id, &holds(&w), true)
                         .await
@@ -186,6 +197,7 @@ impl EthSender {
                 }
                 Some((_, (true, _))) => {}
                 Some((hash, (false, _))) => {
+                    self.record_gas(&hash).await?;
                     w.tx_hash = Some(hash);
                     self.fail(w, "broadcast", "the transaction reverted on chain".into()).await?;
                 }
@@ -219,6 +231,52 @@ impl EthSender {
             }
         }
         metrics::gauge!("withdrawal_oldest_pending_seconds", "chain" => CHAIN).set((oldest_pending_ms / 1000) as f64);
+        self.sweep().await
+    }
+
+    /// Moves credited deposits from deposit addresses into the hot wallet, so withdrawals can
+    /// be paid from one place. The gas is ledgered like a withdrawal's; dust below twice the
+    /// gas cost stays where it is (it still counts in the reserves).
+    async fn sweep(&self) -> Result<(), SendError> {
+        let hot = self.hot_address()?;
+        for a in self.store.funded_deposit_addresses(CHAIN).await? {
+            if let Some(tx) = self.store.open_sweep(CHAIN, &a.address).await? {
+                match self.rpc.receipt_status(&tx).await? {
+                    Some((ok, _)) => {
+                        self.record_gas(&tx).await?;
+                        self.store.finish_sweep(&tx, if ok { "confirmed" } else { "failed" }).await?;
+                        metrics::counter!("chain_sweeps_total", "chain" => CHAIN).increment(1);
+                    }
+                    None => continue,
+                }
+            }
+            let from = EthAddress::parse(&a.address).map_err(|e| SendError::Other(e.to_string()))?;
+            let balance = self.rpc.balance(&from).await?;
+            let (max_fee, tip) = self.fees(None).await?;
+            let gas = 21_000u128.saturating_mul(max_fee);
+            if balance <= gas.saturating_mul(2) {
+                continue;
+            }
+            let key = self.custody.ethereum_deposit_key(a.index).map_err(|e| SendError::Other(e.to_string()))?;
+            let tx = Eip1559 {
+                chain_id: self.settings.chain_id,
+                nonce: self.rpc.pending_nonce(&from).await?,
+                max_priority_fee_per_gas: tip,
+                max_fee_per_gas: max_fee,
+                gas_limit: 21_000,
+                to: hot,
+                value: balance - gas,
+                data: Vec::new(),
+            };
+            let (raw, hash) = tx.sign(&key).map_err(|e| SendError::Other(e.to_string()))?;
+            let hash = to_hex(&hash);
+            // Recorded first: a crash after sending still finds and settles the sweep.
+            self.store.record_sweep(CHAIN, &a.address, &hash, balance - gas, self.clock.now_ms()).await?;
+            if let Err(e) = self.rpc.send_raw(&raw).await {
+                self.store.finish_sweep(&hash, "failed").await?;
+                tracing::warn!(address = %a.address, error = %e, "sweep refused; will retry");
+            }
+        }
         Ok(())
     }
 

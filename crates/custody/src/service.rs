@@ -33,6 +33,7 @@ pub struct CustodyService {
     clock: Arc<dyn Clock>,
     /// What a customer pays per Ethereum withdrawal for the network fee, in wei.
     eth_withdrawal_fee: u128,
+    ethereum_rpc: Option<pb_chains::eth_rpc::EthRpc>,
 }
 
 impl std::fmt::Debug for CustodyService {
@@ -48,8 +49,21 @@ impl CustodyService {
         chains: Vec<Chain>,
         clock: Arc<dyn Clock>,
         eth_withdrawal_fee: u128,
+        ethereum_rpc: Option<pb_chains::eth_rpc::EthRpc>,
     ) -> Self {
-        Self { store, seed, chains, clock, eth_withdrawal_fee }
+        Self { store, seed, chains, clock, eth_withdrawal_fee, ethereum_rpc }
+    }
+
+    /// On-chain holdings against the ledger, per chain that is on (Ethereum today).
+    pub async fn reserves(
+        &self,
+        ledger: &pb_ledger::LedgerService,
+    ) -> Result<Vec<crate::Reserve>, crate::ReservesError> {
+        let mut out = Vec::new();
+        if let Some(rpc) = &self.ethereum_rpc {
+            out.push(crate::ethereum_reserves(self, ledger, rpc).await?);
+        }
+        Ok(out)
     }
 
     pub(crate) fn store(&self) -> &dyn CustodyStore {
@@ -69,6 +83,12 @@ impl CustodyService {
 
     pub(crate) fn enabled_chain(&self, name: &str) -> Result<Chain, CustodyError> {
         self.chain(name)
+    }
+
+    /// A deposit address's signing key (for sweeps). Only the sender worker asks.
+    pub fn ethereum_deposit_key(&self, index: u32) -> Result<zeroize::Zeroizing<[u8; 32]>, CustodyError> {
+        let seed = self.seed.as_ref().ok_or(CustodyError::NoSeed)?;
+        seed.ethereum_key(index).map_err(|e| CustodyError::Keys(e.to_string()))
     }
 
     /// The hot wallet's signing key on Ethereum (index 0). Only the sender worker asks.

@@ -126,4 +126,20 @@ pub trait CustodyStore: Send + Sync + std::fmt::Debug + 'static {
     async fn update_withdrawal(&self, w: &Withdrawal, expected_status: &str) -> Result<bool, StoreError>;
     async fn next_nonce(&self, chain: &str, address: &str) -> Result<Option<u64>, StoreError>;
     async fn set_next_nonce(&self, chain: &str, address: &str, next: u64) -> Result<(), StoreError>;
+
+    /// Deposit addresses on `chain` that have received credited deposits (sweep candidates).
+    async fn funded_deposit_addresses(&self, chain: &str) -> Result<Vec<DepositAddress>, StoreError>;
+    /// Every deposit address on `chain` (for reserves).
+    async fn all_deposit_addresses(&self, chain: &str) -> Result<Vec<DepositAddress>, StoreError>;
+    /// The open (broadcast, not yet mined) sweep of an address: its transaction hash.
+    async fn open_sweep(&self, chain: &str, address: &str) -> Result<Option<String>, StoreError>;
+    async fn record_sweep(
+        &self,
+        chain: &str,
+        address: &str,
+        tx_hash: &str,
+        amount: u128,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    async fn finish_sweep(&self, tx_hash: &str, status: &str) -> Result<(), StoreError>;
 }

@@ -5,6 +5,7 @@
 mod adjustments;
 mod batcher;
 mod chain_deposits;
+mod chain_gas;
 mod chain_withdrawals;
 mod error;
 mod expiry;

@@ -66,6 +66,9 @@ pub enum CustodyCommand {
         #[arg(long)]
         print_mnemonic_for_offline_backup: bool,
     },
+    /// Compare what the bank holds on chain with what its ledger says it should hold, per asset.
+    /// Exits 3 when they differ.
+    Reserves,
 }
 
 #[derive(Debug, Subcommand)]
@@ -249,6 +252,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(_) => print("custody: master seed created and sealed in the database\n"),
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Custody { command: CustodyCommand::Reserves } => {
+            let config = Config::load(&overrides)?;
+            let secret_key = crate::secret_key::resolve(&config)?;
+            let stores = wiring::open_stores(&config).await?;
+            let services = wiring::services(&config, &stores, &secret_key).await?;
+            let reserves = services.custody.reserves(&services.ledger).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            stores.store.close().await;
+            if reserves.is_empty() {
+                print("custody reserves: custody is off (no chain endpoint configured)\n");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut out = String::from("chain     asset  on chain  ledger expects  customer liabilities  difference\n");
+            for r in &reserves {
+                out.push_str(&format!(
+                    "{:<9} {:<6} {}  {}  {}  {}\n",
+                    r.chain, r.asset, r.on_chain, r.expected, r.customer_liabilities, r.difference
+                ));
+            }
+            print(&out);
+            Ok(if reserves.iter().all(|r| r.difference == 0) { ExitCode::SUCCESS } else { ExitCode::from(3) })
         }
         Command::Openapi => {
             let spec = pb_api::openapi().to_pretty_json()?;

@@ -168,6 +168,7 @@ pub async fn custody(config: &Config, stores: &Stores, secret_key: &SecretString
         chains,
         Arc::new(SystemClock),
         config.ethereum_withdrawal_fee_wei,
+        config.ethereum_rpc_url.as_ref().map(|u| pb_chains::eth_rpc::EthRpc::new(u.expose_secret())),
     ))
 }
 

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "custody", include_str!("../migrations/0005_custody.sql")),
     (6, "deposits", include_str!("../migrations/0006_deposits.sql")),
     (7, "withdrawals", include_str!("../migrations/0007_withdrawals.sql")),
+    (8, "sweeps", include_str!("../migrations/0008_sweeps.sql")),
 ];
 
 pub(crate) fn migrator() -> Migrator {

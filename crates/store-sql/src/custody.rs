@@ -85,6 +85,76 @@ macro_rules! impl_custody_store {
 
             #[$crate::async_trait]
             impl CustodyStore for $store {
+                async fn funded_deposit_addresses(&self, chain: &str) -> Result<Vec<DepositAddress>, StoreError> {
+                    let rows = sqlx::query(
+                        "SELECT chain, address, owner_id, derivation_index, created_at FROM deposit_addresses a
+                         WHERE chain = $1 AND EXISTS (SELECT 1 FROM deposits d WHERE d.chain = a.chain
+                             AND d.address = a.address AND d.status = 'credited')
+                         ORDER BY derivation_index",
+                    )
+                    .bind(chain)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                    rows.iter().map(address).collect::<Result<_, _>>().map_err(store_error)
+                }
+
+                async fn all_deposit_addresses(&self, chain: &str) -> Result<Vec<DepositAddress>, StoreError> {
+                    let rows = sqlx::query(
+                        "SELECT chain, address, owner_id, derivation_index, created_at FROM deposit_addresses
+                         WHERE chain = $1 ORDER BY derivation_index",
+                    )
+                    .bind(chain)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                    rows.iter().map(address).collect::<Result<_, _>>().map_err(store_error)
+                }
+
+                async fn open_sweep(&self, chain: &str, address: &str) -> Result<Option<String>, StoreError> {
+                    sqlx::query_scalar(
+                        "SELECT tx_hash FROM sweeps WHERE chain = $1 AND address = $2 AND status = 'broadcast' LIMIT 1",
+                    )
+                    .bind(chain)
+                    .bind(address)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(store_error)
+                }
+
+                async fn record_sweep(
+                    &self,
+                    chain: &str,
+                    address: &str,
+                    tx_hash: &str,
+                    amount: u128,
+                    now_ms: i64,
+                ) -> Result<(), StoreError> {
+                    sqlx::query(
+                        "INSERT INTO sweeps (tx_hash, chain, address, amount, status, created_at)
+                         VALUES ($1, $2, $3, $4, 'broadcast', $5) ON CONFLICT (tx_hash) DO NOTHING",
+                    )
+                    .bind(tx_hash)
+                    .bind(chain)
+                    .bind(address)
+                    .bind(amount.to_string())
+                    .bind(now_ms)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                    Ok(())
+                }
+
+                async fn finish_sweep(&self, tx_hash: &str, status: &str) -> Result<(), StoreError> {
+                    sqlx::query("UPDATE sweeps SET status = $2 WHERE tx_hash = $1 AND status = 'broadcast'")
+                        .bind(tx_hash)
+                        .bind(status)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(store_error)?;
+                    Ok(())
+                }
+
                 async fn create_withdrawal(&self, w: &Withdrawal) -> Result<Withdrawal, StoreError> {
                     sqlx::query(
                         "INSERT INTO withdrawals (id, owner_id, account_id, chain, asset, to_address, amount, fee, hold_ids,

@@ -35,12 +35,23 @@ impl Anvil {
     /// Starts anvil with the well-known test mnemonic (account 0 holds 10,000 ETH), mining a
     /// block per transaction.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts anvil funding the accounts of another mnemonic, so addresses derived from the
+    /// test mnemonic start empty (for reserves that must add up to the wei).
+    pub fn start_with_mnemonic(phrase: &str) -> Self {
+        Self::start_with(&["--mnemonic", phrase])
+    }
+
+    fn start_with(extra: &[&str]) -> Self {
         let bin = binary();
         assert!(bin.is_file(), "anvil not found at {}: run scripts/local-chains", bin.display());
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port());
         let port = port.unwrap_or_else(|e| panic!("no free port: {e}"));
         let child = Command::new(&bin)
             .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--silent", "--chain-id", "31337"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -219,6 +219,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/reserves": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** On-chain holdings against the ledger, per asset. Support, compliance officers and admins. */
+        get: operations["get_v1_admin_reserves"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/staff/{id}/role": {
         parameters: {
             query?: never;
@@ -1296,6 +1313,22 @@ export interface components {
             object: string;
         };
         /** @description `{"object": "list", "data": […], "has_more": bool}` (api.md, "Pagination"). */
+        List_ReserveView: {
+            data: {
+                asset: string;
+                chain: string;
+                customer_liabilities: string;
+                /** @description On chain minus ledger: zero when every movement is accounted for. */
+                difference: string;
+                /** @description What the ledger says is on chain. */
+                ledger_expects: string;
+                /** @description Hot wallet plus every deposit address, smallest units. */
+                on_chain: string;
+            }[];
+            has_more: boolean;
+            object: string;
+        };
+        /** @description `{"object": "list", "data": […], "has_more": bool}` (api.md, "Pagination"). */
         List_SessionInfo: {
             data: {
                 created: string;
@@ -1446,6 +1479,17 @@ export interface components {
             type: string;
             /** @description The page that raised it. */
             url?: string | null;
+        };
+        ReserveView: {
+            asset: string;
+            chain: string;
+            customer_liabilities: string;
+            /** @description On chain minus ledger: zero when every movement is accounted for. */
+            difference: string;
+            /** @description What the ledger says is on chain. */
+            ledger_expects: string;
+            /** @description Hot wallet plus every deposit address, smallest units. */
+            on_chain: string;
         };
         ResetConfirm: {
             password: string;
@@ -2034,6 +2078,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["List_EventView"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_v1_admin_reserves: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["List_ReserveView"];
                 };
             };
             403: {
