@@ -276,7 +276,7 @@ test("a business creates an API key, shown once; crypto says custody is disabled
   await page.context().close();
 });
 
-test("with custody on: deposit addresses with QR codes, and an ETH deposit confirming then credited", async () => {
+test("with custody on: deposit address with QR code, an ETH deposit confirming then credited, a withdrawal with fee and step-up", async () => {
   const chain = await startAnvil();
   const custody = await startServer({
     ETHEREUM_RPC_URL: chain.url,
@@ -324,6 +324,37 @@ test("with custody on: deposit addresses with QR codes, and an ETH deposit confi
     await screenshots(page, "crypto-deposit");
     await page.goto(base + "/");
     await page.getByTestId("total-ETH").getByText("0.25 ETH").waitFor();
+
+    // Withdraw: needs an authenticator, a review with the fee, and a fresh code.
+    await page.goto(base + "/security");
+    await page.getByRole("button", { name: "Set up authenticator" }).click();
+    const secret = (await page.getByTestId("totp-secret").textContent()).trim();
+    await page.getByLabel("Code from the app").fill(totp(secret));
+    await page.getByRole("button", { name: "Turn on" }).click();
+    await page.getByRole("button", { name: "I have saved them" }).click();
+    await page.getByRole("link", { name: "Crypto" }).click();
+    await page.getByLabel("To address").fill("0x000000000000000000000000000000000000dEaD");
+    await page.getByLabel("Amount (ETH)").fill("0.1");
+    await page.getByRole("button", { name: "Review" }).click();
+    await page.getByText("0.0005 ETH").waitFor();
+    await page.getByText("0.1005 ETH").waitFor();
+    await screenshots(page, "crypto-withdraw-review");
+    await page.getByRole("button", { name: "Confirm withdrawal" }).click();
+    const stepUp = page.getByText("For your security, enter the current code");
+    const accepted = page.getByText("Withdrawal accepted.");
+    await Promise.race([stepUp.waitFor(), accepted.waitFor()]);
+    if (await stepUp.isVisible()) {
+      await page.getByLabel("Authentication code").fill(totp(secret, 1));
+      await page.getByRole("button", { name: "Verify" }).click();
+    }
+    await accepted.waitFor();
+    const withdrawals = page.getByTestId("withdrawals");
+    for (let i = 0; i < 60 && !(await withdrawals.getByText("Confirmed").isVisible()); i++) {
+      await chain.rpc("anvil_mine", [1]);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await withdrawals.getByText("Confirmed").waitFor();
+    await screenshots(page, "crypto-withdrawn");
     await context.close();
   } finally {
     await custody.stop();

@@ -1068,6 +1068,8 @@ export interface components {
             /** @description False when no chain RPC endpoint is configured: every custody route answers `custody_disabled`. */
             enabled: boolean;
             object: string;
+            /** @description What a withdrawal costs the customer in network fees, per chain and asset. */
+            withdrawal_fees: components["schemas"]["WithdrawalFee"][];
         };
         DepositAddressView: {
             /** @description EIP-55 checksummed (Ethereum) or base58 (Solana). Tokens on the chain use the same address. */
@@ -1612,6 +1614,12 @@ export interface components {
             blockedURL?: string | null;
             disposition?: string | null;
             effectiveDirective?: string | null;
+        };
+        WithdrawalFee: {
+            /** @description Smallest units, as a string. */
+            amount: string;
+            asset: string;
+            chain: string;
         };
         WithdrawalView: {
             account_id: string;

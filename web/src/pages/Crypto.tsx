@@ -4,6 +4,8 @@ import { QrCode } from "../components/QrCode";
 import { Card, ErrorBanner, Loading } from "../components/ui";
 import { useI18n, type MessageKey } from "../i18n";
 import { formatMoney } from "../money";
+import { allAccounts, type Account } from "../accounts";
+import { Withdraw, WithdrawalList } from "./Withdraw";
 
 /** Crypto deposits: the customer's deposit address per chain (with a QR code), once custody is on. */
 export function Crypto() {
@@ -12,6 +14,8 @@ export function Crypto() {
   const [addresses, setAddresses] = useState<Schemas["DepositAddressView"][]>([]);
   const [deposits, setDeposits] = useState<Schemas["DepositView"][]>([]);
   const [scales, setScales] = useState<Record<string, number>>({});
+  const [accounts, setAccounts] = useState<Account[]>([]);
+  const [withdrawals, setWithdrawals] = useState<Schemas["WithdrawalView"][]>([]);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     let timer = 0;
@@ -27,7 +31,11 @@ export function Crypto() {
       setAddresses(found);
       const assets = unwrap(await api.GET("/v1/assets")).data;
       setScales(Object.fromEntries(assets.map((a) => [a.code, a.scale])));
-      const refresh = async () => setDeposits(unwrap(await api.GET("/v1/deposits")).data);
+      const refresh = async () => {
+        setDeposits(unwrap(await api.GET("/v1/deposits")).data);
+        setWithdrawals(unwrap(await api.GET("/v1/withdrawals")).data);
+        setAccounts(await allAccounts());
+      };
       await refresh();
       // Deposit status moves with the chain: look again every few seconds while the page is open.
       timer = window.setInterval(() => void refresh().catch(() => undefined), 3000);
@@ -56,6 +64,18 @@ export function Crypto() {
           </code>
         </Card>
       ))}
+      {status?.enabled
+        ? status.withdrawal_fees.map((fee) => (
+            <Card key={fee.chain} title={t("withdraw.title", { asset: fee.asset })}>
+              <Withdraw
+                accounts={accounts}
+                fee={fee}
+                onDone={() => void api.GET("/v1/withdrawals").then((r) => r.data && setWithdrawals(r.data.data))}
+              />
+              {withdrawals.length > 0 ? <WithdrawalList items={withdrawals} scale={scales[fee.asset] ?? 18} /> : null}
+            </Card>
+          ))
+        : null}
       {status?.enabled ? (
         <Card title={t("crypto.deposits")}>
           {deposits.length === 0 ? <p className="muted">{t("crypto.no_deposits")}</p> : null}

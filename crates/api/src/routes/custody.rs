@@ -39,13 +39,35 @@ pub struct CustodyStatus {
     pub enabled: bool,
     /// `ethereum`, `solana`.
     pub chains: Vec<&'static str>,
+    /// What a withdrawal costs the customer in network fees, per chain and asset.
+    pub withdrawal_fees: Vec<WithdrawalFee>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WithdrawalFee {
+    pub chain: &'static str,
+    pub asset: &'static str,
+    /// Smallest units, as a string.
+    pub amount: String,
 }
 
 /// Whether crypto custody is on, and for which chains.
 #[utoipa::path(get, path = "/v1/custody", tag = "custody", responses((status = 200, body = CustodyStatus)))]
 pub async fn status(State(state): State<AppState>, _auth: Auth) -> Json<CustodyStatus> {
-    let chains: Vec<&'static str> = state.custody().chains().iter().map(|c| c.as_str()).collect();
-    Json(CustodyStatus { object: "custody", enabled: !chains.is_empty() && state.custody().has_seed(), chains })
+    let custody = state.custody();
+    let chains: Vec<&'static str> = custody.chains().iter().map(|c| c.as_str()).collect();
+    let withdrawal_fees = custody
+        .chains()
+        .iter()
+        .filter(|c| **c == pb_chains::Chain::Ethereum)
+        .map(|c| WithdrawalFee { chain: c.as_str(), asset: "ETH", amount: custody.withdrawal_fee_of(*c).to_string() })
+        .collect();
+    Json(CustodyStatus {
+        object: "custody",
+        enabled: !chains.is_empty() && custody.has_seed(),
+        chains,
+        withdrawal_fees,
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
