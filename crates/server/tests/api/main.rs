@@ -7,6 +7,7 @@ mod helpers;
 mod people;
 
 mod chain_deposits;
+mod chain_reorgs;
 mod chain_reserves;
 mod chain_withdrawals;
 mod custody;
