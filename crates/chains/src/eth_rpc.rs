@@ -14,10 +14,17 @@ pub enum RpcError {
     Malformed(String),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EthRpc {
     url: String,
     http: reqwest::Client,
+}
+
+/// The endpoint URL often carries a provider's API key: never printed.
+impl std::fmt::Debug for EthRpc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EthRpc").field("url", &"[REDACTED]").finish_non_exhaustive()
+    }
 }
 
 pub fn hex_u128(v: &Value) -> Result<u128, RpcError> {
