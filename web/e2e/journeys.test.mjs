@@ -280,7 +280,6 @@ test("with custody on: deposit address with QR code, an ETH deposit confirming t
   const chain = await startAnvil();
   const custody = await startServer({
     ETHEREUM_RPC_URL: chain.url,
-    SOLANA_RPC_URL: "http://127.0.0.1:9",
     ETHEREUM_CHAIN_ID: "31337",
     ETHEREUM_CONFIRMATIONS: "3",
     CUSTODY_POLL_MILLIS: "200",

@@ -247,6 +247,11 @@ impl EthSender {
                         self.store.finish_sweep(&tx, if ok { "confirmed" } else { "failed" }).await?;
                         metrics::counter!("chain_sweeps_total", "chain" => CHAIN).increment(1);
                     }
+                    // Recorded but unknown to the node (a crash between recording and sending,
+                    // or dropped from the pool): give it up and sweep afresh.
+                    None if self.rpc.call("eth_getTransactionByHash", serde_json::json!([tx])).await?.is_null() => {
+                        self.store.finish_sweep(&tx, "failed").await?;
+                    }
                     None => continue,
                 }
             }
