@@ -63,6 +63,17 @@ pub struct SeenTx {
     pub value: u128,
 }
 
+/// A token `Transfer` event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenTransfer {
+    pub token: EthAddress,
+    pub tx_hash: String,
+    pub log_index: u32,
+    pub from: Option<EthAddress>,
+    pub to: EthAddress,
+    pub amount: u128,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Block {
     pub number: u64,
@@ -143,6 +154,47 @@ impl EthRpc {
             return Ok(None);
         }
         Ok(Some(hex_u128(&v["gasUsed"])?.saturating_mul(hex_u128(&v["effectiveGasPrice"])?)))
+    }
+
+    /// A token's balance (`balanceOf` through `eth_call`).
+    pub async fn token_balance(&self, token: &EthAddress, owner: &EthAddress) -> Result<u128, RpcError> {
+        let data = to_hex(&crate::erc20::balance_of_call(owner));
+        let v = self.call("eth_call", json!([{"to": token.to_string(), "data": data}, "latest"])).await?;
+        let bytes = hex_bytes(v.as_str().unwrap_or_default())?;
+        crate::erc20::word_to_u128(&bytes).ok_or_else(|| RpcError::Malformed(format!("balanceOf answered {v}")))
+    }
+
+    /// `Transfer` logs of these token contracts in one block (EIP-234 `blockHash` filter, so a
+    /// reorganised block is never mixed with its replacement).
+    pub async fn token_transfers(
+        &self,
+        block_hash: &str,
+        tokens: &[EthAddress],
+    ) -> Result<Vec<TokenTransfer>, RpcError> {
+        let addresses: Vec<String> = tokens.iter().map(|t| t.to_string()).collect();
+        let topic = to_hex(&crate::erc20::transfer_topic());
+        let v = self
+            .call("eth_getLogs", json!([{"blockHash": block_hash, "address": addresses, "topics": [topic]}]))
+            .await?;
+        let mut out = Vec::new();
+        for log in v.as_array().cloned().unwrap_or_default() {
+            let topics = log["topics"].as_array().cloned().unwrap_or_default();
+            let (Some(from), Some(to)) = (topics.get(1), topics.get(2)) else { continue };
+            let from = crate::erc20::topic_address(&hex_bytes(from.as_str().unwrap_or_default())?);
+            let to = crate::erc20::topic_address(&hex_bytes(to.as_str().unwrap_or_default())?);
+            let amount = crate::erc20::word_to_u128(&hex_bytes(log["data"].as_str().unwrap_or_default())?);
+            let token = log["address"].as_str().and_then(|a| EthAddress::parse(&a.to_ascii_lowercase()).ok());
+            let (Some(to), Some(amount), Some(token)) = (to, amount, token) else { continue };
+            out.push(TokenTransfer {
+                token,
+                tx_hash: log["transactionHash"].as_str().unwrap_or_default().to_owned(),
+                log_index: u32::try_from(hex_u64(&log["logIndex"])?).unwrap_or(u32::MAX),
+                from,
+                to,
+                amount,
+            });
+        }
+        Ok(out)
     }
 
     pub async fn block(&self, number: u64) -> Result<Option<Block>, RpcError> {

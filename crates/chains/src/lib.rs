@@ -3,6 +3,7 @@
 //! Ethereum keys follow BIP-32 m/44'/60'/0'/0/i, Solana keys SLIP-10 ed25519 m/44'/501'/i'/0'.
 #![forbid(unsafe_code)]
 
+pub mod erc20;
 mod eth;
 pub mod eth_rpc;
 pub mod eth_tx;

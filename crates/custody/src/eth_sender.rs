@@ -7,9 +7,9 @@
 //! higher fees (any of the hashes may be the one mined).
 
 use crate::CustodyService;
-use pb_chains::EthAddress;
 use pb_chains::eth_rpc::{EthRpc, RpcError, hex_bytes, to_hex};
 use pb_chains::eth_tx::{Eip1559, address_of};
+use pb_chains::{EthAddress, erc20};
 use pb_domain::custody::{CustodyStore, Withdrawal};
 use pb_domain::ledger::transfer::TransferId;
 use pb_domain::{Clock, LeaseStore, StoreError};
@@ -18,6 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const CHAIN: &str = "ethereum";
+/// Gas limit for an ERC-20 transfer (a plain one uses ~35–52k; headroom for token logic).
+const TOKEN_GAS: u64 = 100_000;
 pub const LEASE: &str = "withdrawal-sender-ethereum";
 
 #[derive(Debug, Clone)]
@@ -115,15 +117,20 @@ impl EthSender {
     fn sign(&self, w: &Withdrawal, nonce: u64, max_fee: u128, tip: u128) -> Result<(Vec<u8>, String), SendError> {
         let key = self.custody.ethereum_hot_key().map_err(|e| SendError::Other(e.to_string()))?;
         let to = EthAddress::parse(&w.to_address).map_err(|e| SendError::Other(e.to_string()))?;
+        // ETH is the transaction's value; a token is a `transfer` call to its contract.
+        let (to, value, data, gas_limit) = match self.custody.token_contract(&w.asset) {
+            Some(contract) => (contract, 0, erc20::transfer_call(&to, w.amount), TOKEN_GAS),
+            None => (to, w.amount, Vec::new(), 21_000),
+        };
         let tx = Eip1559 {
             chain_id: self.settings.chain_id,
             nonce,
             max_priority_fee_per_gas: tip,
             max_fee_per_gas: max_fee,
-            gas_limit: 21_000,
+            gas_limit,
             to,
-            value: w.amount,
-            data: Vec::new(),
+            value,
+            data,
         };
         let (raw, hash) = tx.sign(&key).map_err(|e| SendError::Other(e.to_string()))?;
         Ok((raw, to_hex(&hash)))
@@ -256,6 +263,10 @@ impl EthSender {
                 }
             }
             let from = EthAddress::parse(&a.address).map_err(|e| SendError::Other(e.to_string()))?;
+            // Tokens first (they need the address's ETH for gas); ETH once no token is left.
+            if self.sweep_tokens(&a, &from, &hot).await? {
+                continue;
+            }
             let balance = self.rpc.balance(&from).await?;
             let (max_fee, tip) = self.fees(None).await?;
             let gas = 21_000u128.saturating_mul(max_fee);
@@ -283,6 +294,72 @@ impl EthSender {
             }
         }
         Ok(())
+    }
+
+    /// Sweeps one token balance of a deposit address, topping up its gas from the hot wallet
+    /// first when needed. True while the address still holds tokens (so its ETH stays for gas).
+    async fn sweep_tokens(
+        &self,
+        a: &pb_domain::custody::DepositAddress,
+        from: &EthAddress,
+        hot: &EthAddress,
+    ) -> Result<bool, SendError> {
+        for (asset, contract) in self.custody.tokens() {
+            let balance = self.rpc.token_balance(contract, from).await?;
+            if balance == 0 {
+                continue;
+            }
+            let (max_fee, tip) = self.fees(None).await?;
+            let gas = u128::from(TOKEN_GAS).saturating_mul(max_fee);
+            let now = self.clock.now_ms();
+            if self.rpc.balance(from).await? < gas {
+                // Gas top-up from the hot wallet, on the hot wallet's nonce counter.
+                let key = self.custody.ethereum_hot_key().map_err(|e| SendError::Other(e.to_string()))?;
+                let ours = self.store.next_nonce(CHAIN, &hot.to_string()).await?.unwrap_or(0);
+                let nonce = ours.max(self.rpc.pending_nonce(hot).await?);
+                let tx = Eip1559 {
+                    chain_id: self.settings.chain_id,
+                    nonce,
+                    max_priority_fee_per_gas: tip,
+                    max_fee_per_gas: max_fee,
+                    gas_limit: 21_000,
+                    to: *from,
+                    value: gas.saturating_mul(2),
+                    data: Vec::new(),
+                };
+                let (raw, hash) = tx.sign(&key).map_err(|e| SendError::Other(e.to_string()))?;
+                let hash = to_hex(&hash);
+                self.store.record_sweep(CHAIN, &a.address, &hash, 0, now).await?;
+                match self.rpc.send_raw(&raw).await {
+                    Ok(_) => self.store.set_next_nonce(CHAIN, &hot.to_string(), nonce + 1).await?,
+                    Err(e) => {
+                        self.store.finish_sweep(&hash, "failed").await?;
+                        tracing::warn!(address = %a.address, error = %e, "gas top-up refused; will retry");
+                    }
+                }
+                return Ok(true);
+            }
+            let key = self.custody.ethereum_deposit_key(a.index).map_err(|e| SendError::Other(e.to_string()))?;
+            let tx = Eip1559 {
+                chain_id: self.settings.chain_id,
+                nonce: self.rpc.pending_nonce(from).await?,
+                max_priority_fee_per_gas: tip,
+                max_fee_per_gas: max_fee,
+                gas_limit: TOKEN_GAS,
+                to: *contract,
+                value: 0,
+                data: erc20::transfer_call(hot, balance),
+            };
+            let (raw, hash) = tx.sign(&key).map_err(|e| SendError::Other(e.to_string()))?;
+            let hash = to_hex(&hash);
+            self.store.record_sweep(CHAIN, &a.address, &hash, balance, now).await?;
+            if let Err(e) = self.rpc.send_raw(&raw).await {
+                self.store.finish_sweep(&hash, "failed").await?;
+                tracing::warn!(address = %a.address, asset = %asset, error = %e, "token sweep refused; will retry");
+            }
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     pub async fn run(self, leases: Arc<dyn LeaseStore>, holder: String) {

@@ -48,6 +48,8 @@ pub struct TickReport {
 
 pub struct EthWatcher {
     pub rpc: EthRpc,
+    /// ERC-20 tokens to watch: (ledger asset, contract).
+    pub tokens: Vec<(String, pb_chains::EthAddress)>,
     pub store: Arc<dyn CustodyStore>,
     pub ledger: Arc<LedgerService>,
     pub clock: Arc<dyn Clock>,
@@ -112,6 +114,9 @@ impl EthWatcher {
                     }
                 }
             }
+            if !self.tokens.is_empty() {
+                report.seen += self.scan_token_transfers(&block).await?;
+            }
             n += 1;
             self.store.set_cursor(CHAIN, n, Some(&block.hash)).await?;
         }
@@ -173,6 +178,49 @@ impl EthWatcher {
             }
         }
         Ok(report)
+    }
+
+    /// Token deposits in one block: `Transfer` logs of the watched contracts to deposit addresses.
+    async fn scan_token_transfers(&self, block: &pb_chains::eth_rpc::Block) -> Result<usize, WatchError> {
+        let contracts: Vec<pb_chains::EthAddress> = self.tokens.iter().map(|(_, c)| *c).collect();
+        let transfers = self.rpc.token_transfers(&block.hash, &contracts).await?;
+        if transfers.is_empty() {
+            return Ok(0);
+        }
+        let candidates: Vec<String> = transfers.iter().map(|t| t.to.to_string()).collect();
+        let owners = self.store.owners_of(CHAIN, &candidates).await?;
+        let mut seen = 0;
+        for t in transfers.iter().filter(|t| t.amount > 0) {
+            let to = t.to.to_string();
+            let Some((_, owner)) = owners.iter().find(|(a, _)| *a == to) else { continue };
+            let Some((asset, _)) = self.tokens.iter().find(|(_, c)| *c == t.token) else { continue };
+            let d = Deposit {
+                id: new_id("dep"),
+                chain: CHAIN.into(),
+                asset: asset.clone(),
+                tx_hash: t.tx_hash.clone(),
+                // Native transfers use 0; logs are offset by one so both fit one key space.
+                log_index: t.log_index.saturating_add(1),
+                address: to,
+                owner: owner.clone(),
+                amount: t.amount,
+                block_number: block.number,
+                block_hash: block.hash.clone(),
+                status: "pending".into(),
+                transfer_id: None,
+                seen_at: self.clock.now_ms(),
+                decided_at: None,
+            };
+            if self.store.record_deposit(&d).await? {
+                seen += 1;
+                tracing::info!(deposit = %d.id, asset = %d.asset, block = d.block_number, "token deposit seen");
+            } else {
+                self.store
+                    .rebase_pending_deposit(CHAIN, &d.tx_hash, d.log_index, d.block_number, &d.block_hash)
+                    .await?;
+            }
+        }
+        Ok(seen)
     }
 
     /// Runs `tick` every `poll` while this instance holds the lease.

@@ -12,7 +12,7 @@ mod withdrawals;
 
 pub use eth_sender::{EthSender, EthSenderSettings, LEASE as ETH_SENDER_LEASE, SendError};
 pub use eth_watcher::{EthWatcher, EthWatcherSettings, LEASE as ETH_WATCHER_LEASE, TickReport, WatchError};
-pub use reserves::{Reserve, ReservesError, ethereum_reserves};
+pub use reserves::{Reserve, ReservesError, ethereum_reserves, ethereum_token_reserves};
 pub use seed::{SeedSource, seal_new_seed, unlock_seed};
 pub use service::{CustodyError, CustodyService};
 pub use withdrawals::{WithdrawalError, WithdrawalRequest};

@@ -34,6 +34,9 @@ pub struct CustodyService {
     /// What a customer pays per Ethereum withdrawal for the network fee, in wei.
     eth_withdrawal_fee: u128,
     ethereum_rpc: Option<pb_chains::eth_rpc::EthRpc>,
+    /// ERC-20 tokens handled on Ethereum: (ledger asset, contract).
+    tokens: Vec<(String, pb_chains::EthAddress)>,
+    token_withdrawal_fee: u128,
 }
 
 impl std::fmt::Debug for CustodyService {
@@ -51,7 +54,37 @@ impl CustodyService {
         eth_withdrawal_fee: u128,
         ethereum_rpc: Option<pb_chains::eth_rpc::EthRpc>,
     ) -> Self {
-        Self { store, seed, chains, clock, eth_withdrawal_fee, ethereum_rpc }
+        Self {
+            store,
+            seed,
+            chains,
+            clock,
+            eth_withdrawal_fee,
+            ethereum_rpc,
+            tokens: Vec::new(),
+            token_withdrawal_fee: 0,
+        }
+    }
+
+    /// Adds the ERC-20 tokens custody handles on Ethereum, and their withdrawal fee.
+    pub fn with_tokens(mut self, tokens: Vec<(String, pb_chains::EthAddress)>, withdrawal_fee: u128) -> Self {
+        self.tokens = tokens;
+        self.token_withdrawal_fee = withdrawal_fee;
+        self
+    }
+
+    pub fn tokens(&self) -> &[(String, pb_chains::EthAddress)] {
+        &self.tokens
+    }
+
+    /// The contract of a token asset, if custody handles it.
+    pub fn token_contract(&self, asset: &str) -> Option<pb_chains::EthAddress> {
+        self.tokens.iter().find(|(a, _)| a == asset).map(|(_, c)| *c)
+    }
+
+    /// The network fee a customer pays per withdrawal of `asset`, smallest units of that asset.
+    pub fn withdrawal_fee_for(&self, asset: &str) -> u128 {
+        if self.token_contract(asset).is_some() { self.token_withdrawal_fee } else { self.eth_withdrawal_fee }
     }
 
     /// On-chain holdings against the ledger, per chain that is on (Ethereum today).
@@ -62,6 +95,7 @@ impl CustodyService {
         let mut out = Vec::new();
         if let Some(rpc) = &self.ethereum_rpc {
             out.push(crate::ethereum_reserves(self, ledger, rpc).await?);
+            out.extend(crate::ethereum_token_reserves(self, ledger, rpc).await?);
         }
         Ok(out)
     }

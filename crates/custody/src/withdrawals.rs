@@ -46,10 +46,11 @@ impl CustodyService {
             Chain::Solana => return Err(CustodyError::ChainDisabled("solana").into()),
         };
         let account = ledger.withdrawal_account(caller, req.account_id).await?;
-        if account.asset.as_str() != "ETH" {
+        let asset = account.asset.as_str();
+        if asset != "ETH" && self.token_contract(asset).is_none() {
             return Err(WithdrawalError::UnsupportedAsset(account.asset.to_string()));
         }
-        let fee = self.withdrawal_fee(chain);
+        let fee = self.withdrawal_fee_for(asset);
         let (results, replayed) =
             ledger.hold_withdrawal(&account, chain.as_str(), req.amount, fee, &to.to_string(), idem).await?;
         let mut holds = Vec::new();

@@ -58,6 +58,7 @@ impl Server {
         let eth_watcher = match (&config.ethereum_rpc_url, state.custody().has_seed()) {
             (Some(url), true) => Some(pb_custody::EthWatcher {
                 rpc: pb_chains::eth_rpc::EthRpc::new(url.expose_secret()),
+                tokens: state.custody().tokens().to_vec(),
                 store: stores.custody.clone(),
                 ledger: state.ledger_arc(),
                 clock: Arc::new(pb_domain::SystemClock),

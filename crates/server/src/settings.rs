@@ -147,6 +147,16 @@ pub const SETTINGS: &[Setting] = &[
         "What a customer pays per ETH withdrawal towards the network fee, in wei (held with the amount; 0.0005 ETH by default).",
     ),
     s(
+        "ETHEREUM_TOKENS",
+        None,
+        "ERC-20 tokens custody handles, as `ASSET=0xContract` pairs separated by commas (e.g. `USDC-ETH=0xA0b8…eB48`); each asset must exist (see LEDGER_EXTRA_ASSETS) with the token's decimals as its scale.",
+    ),
+    s(
+        "ETHEREUM_TOKEN_WITHDRAWAL_FEE",
+        Some("1000000"),
+        "What a customer pays per token withdrawal towards the network fee, in the token's smallest units (1 USDC by default).",
+    ),
+    s(
         "ETHEREUM_STUCK_AFTER_SECONDS",
         Some("120"),
         "A withdrawal not mined after this long is replaced at the same nonce with higher fees.",

@@ -169,7 +169,25 @@ pub async fn custody(config: &Config, stores: &Stores, secret_key: &SecretString
         Arc::new(SystemClock),
         config.ethereum_withdrawal_fee_wei,
         config.ethereum_rpc_url.as_ref().map(|u| pb_chains::eth_rpc::EthRpc::new(u.expose_secret())),
-    ))
+    )
+    .with_tokens(ethereum_tokens(config)?, config.ethereum_token_withdrawal_fee))
+}
+
+/// `ETHEREUM_TOKENS`: `ASSET=0xContract,…`, each asset known to the ledger.
+fn ethereum_tokens(config: &Config) -> anyhow::Result<Vec<(String, pb_chains::EthAddress)>> {
+    let assets = AssetRegistry::with_extra(&config.ledger_extra_assets).map_err(anyhow::Error::msg)?;
+    let mut out = Vec::new();
+    for pair in config.ethereum_tokens.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (asset, contract) =
+            pair.split_once('=').with_context(|| format!("ETHEREUM_TOKENS: {pair:?} is not ASSET=0xContract"))?;
+        if assets.get(asset.trim()).is_none() {
+            anyhow::bail!("ETHEREUM_TOKENS: unknown asset {asset:?} (see LEDGER_EXTRA_ASSETS)");
+        }
+        let contract = pb_chains::EthAddress::parse(contract.trim())
+            .map_err(|e| anyhow::anyhow!("ETHEREUM_TOKENS: {asset}: {e}"))?;
+        out.push((asset.trim().to_owned(), contract));
+    }
+    Ok(out)
 }
 
 /// The ledger service with this instance's micro-batcher (needs a Tokio runtime).

@@ -46,7 +46,7 @@ pub struct CustodyStatus {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WithdrawalFee {
     pub chain: &'static str,
-    pub asset: &'static str,
+    pub asset: String,
     /// Smallest units, as a string.
     pub amount: String,
 }
@@ -56,12 +56,14 @@ pub struct WithdrawalFee {
 pub async fn status(State(state): State<AppState>, _auth: Auth) -> Json<CustodyStatus> {
     let custody = state.custody();
     let chains: Vec<&'static str> = custody.chains().iter().map(|c| c.as_str()).collect();
-    let withdrawal_fees = custody
-        .chains()
-        .iter()
-        .filter(|c| **c == pb_chains::Chain::Ethereum)
-        .map(|c| WithdrawalFee { chain: c.as_str(), asset: "ETH", amount: custody.withdrawal_fee_of(*c).to_string() })
-        .collect();
+    let mut withdrawal_fees = Vec::new();
+    if custody.chains().contains(&pb_chains::Chain::Ethereum) {
+        let assets = std::iter::once("ETH".to_owned()).chain(custody.tokens().iter().map(|(a, _)| a.clone()));
+        for asset in assets {
+            let amount = custody.withdrawal_fee_for(&asset).to_string();
+            withdrawal_fees.push(WithdrawalFee { chain: "ethereum", asset, amount });
+        }
+    }
     Json(CustodyStatus {
         object: "custody",
         enabled: !chains.is_empty() && custody.has_seed(),
@@ -173,7 +175,7 @@ pub async fn deposits(State(state): State<AppState>, auth: Auth) -> Result<Json<
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReserveView {
     pub chain: &'static str,
-    pub asset: &'static str,
+    pub asset: String,
     /// Hot wallet plus every deposit address, smallest units.
     pub on_chain: String,
     /// What the ledger says is on chain.
