@@ -86,10 +86,12 @@ impl EthSender {
         Ok(())
     }
 
-    async fn fail(&self, mut w: Withdrawal, from_status: &str, why: String) -> Result<(), SendError> {
+    /// `code` is what the customer sees (`network_refused`, `reverted`); the node's own words
+    /// (`detail`) go to the log only.
+    async fn fail(&self, mut w: Withdrawal, from_status: &str, code: &str, detail: String) -> Result<(), SendError> {
         self.ledger.settle_withdrawal(&w.id, &holds(&w), false).await.map_err(|e| SendError::Other(e.to_string()))?;
         w.status = "failed".into();
-        w.failure = Some(why.clone());
+        w.failure = Some(code.to_owned());
         if from_status == "signed" {
             // Refused before it reached the chain: there is no transaction to point at.
             w.tx_hash = None;
@@ -98,7 +100,7 @@ impl EthSender {
         w.updated_at = self.clock.now_ms();
         self.store.update_withdrawal(&w, from_status).await?;
         metrics::counter!("withdrawals_total", "chain" => CHAIN, "result" => "failed").increment(1);
-        tracing::warn!(withdrawal = %w.id, reason = %why, "withdrawal failed; holds voided");
+        tracing::warn!(withdrawal = %w.id, code, detail = %detail, "withdrawal failed; holds voided");
         Ok(())
     }
 
@@ -108,8 +110,8 @@ impl EthSender {
         let (mut max_fee, mut tip) = (base.saturating_mul(2).saturating_add(tip), tip);
         if let Some((old_max, old_tip)) = bump_from {
             // Replacement rule (geth txpool): at least +10% on both; we add 25%.
-            max_fee = max_fee.max(old_max + old_max / 4 + 1);
-            tip = tip.max(old_tip + old_tip / 4 + 1);
+            max_fee = max_fee.max(old_max.saturating_add(old_max / 4 + 1));
+            tip = tip.max(old_tip.saturating_add(old_tip / 4 + 1));
         }
         Ok((max_fee, tip))
     }
@@ -141,7 +143,7 @@ impl EthSender {
         match self.rpc.send_raw(&raw).await {
             Ok(_) => {}
             Err(RpcError::Node { message, .. }) if message.to_ascii_lowercase().contains("already known") => {}
-            Err(e) if permanent(&e) => return self.fail(w, "signed", e.to_string()).await,
+            Err(e) if permanent(&e) => return self.fail(w, "signed", "network_refused", e.to_string()).await,
             Err(e) => return Err(e.into()),
         }
         let hot = self.hot_address()?;
@@ -205,8 +207,9 @@ impl EthSender {
                 Some((_, (true, _))) => {}
                 Some((hash, (false, _))) => {
                     self.record_gas(&hash).await?;
+                    let detail = format!("transaction {hash} reverted");
                     w.tx_hash = Some(hash);
-                    self.fail(w, "broadcast", "the transaction reverted on chain".into()).await?;
+                    self.fail(w, "broadcast", "reverted", detail).await?;
                 }
                 None if now - w.updated_at
                     > i64::try_from(self.settings.stuck_after.as_millis()).unwrap_or(i64::MAX) =>
@@ -362,11 +365,16 @@ impl EthSender {
         Ok(false)
     }
 
-    pub async fn run(self, leases: Arc<dyn LeaseStore>, holder: String) {
+    pub async fn run(self, leases: Arc<dyn LeaseStore>, holder: String, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(self.settings.poll);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            // Stops between ticks, never in the middle of one: a lease renewal or a batch in flight
+            // finishes before the server hands the lease over.
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
             match leases.try_acquire_lease(LEASE, &holder, self.clock.now_ms(), 30_000).await {
                 Ok(true) => {
                     if let Err(e) = self.tick().await {

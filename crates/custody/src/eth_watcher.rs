@@ -224,11 +224,16 @@ impl EthWatcher {
     }
 
     /// Runs `tick` every `poll` while this instance holds the lease.
-    pub async fn run(self, leases: Arc<dyn LeaseStore>, holder: String) {
+    pub async fn run(self, leases: Arc<dyn LeaseStore>, holder: String, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(self.settings.poll);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            // Stops between ticks, never in the middle of one: a lease renewal or a batch in flight
+            // finishes before the server hands the lease over.
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
             match leases.try_acquire_lease(LEASE, &holder, self.clock.now_ms(), 30_000).await {
                 Ok(true) => {
                     if let Err(e) = self.tick().await {

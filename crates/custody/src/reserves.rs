@@ -53,8 +53,8 @@ pub async fn ethereum_reserves(
         asset: "ETH".into(),
         on_chain,
         expected,
-        customer_liabilities: expected - bank_own,
-        difference: held - expected,
+        customer_liabilities: expected.saturating_sub(bank_own),
+        difference: held.saturating_sub(expected),
     })
 }
 
@@ -82,8 +82,8 @@ pub async fn ethereum_token_reserves(
             asset: asset.clone(),
             on_chain,
             expected,
-            customer_liabilities: expected - bank_own,
-            difference: i128::try_from(on_chain).unwrap_or(i128::MAX) - expected,
+            customer_liabilities: expected.saturating_sub(bank_own),
+            difference: i128::try_from(on_chain).unwrap_or(i128::MAX).saturating_sub(expected),
         });
     }
     Ok(out)

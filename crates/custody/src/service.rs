@@ -108,18 +108,6 @@ impl CustodyService {
         self.clock.now_ms()
     }
 
-    /// The network fee a customer pays per withdrawal on `chain`, smallest units.
-    pub fn withdrawal_fee_of(&self, chain: Chain) -> u128 {
-        self.withdrawal_fee(chain)
-    }
-
-    pub(crate) fn withdrawal_fee(&self, chain: Chain) -> u128 {
-        match chain {
-            Chain::Ethereum => self.eth_withdrawal_fee,
-            Chain::Solana => 0,
-        }
-    }
-
     pub(crate) fn enabled_chain(&self, name: &str) -> Result<Chain, CustodyError> {
         self.chain(name)
     }

@@ -10,7 +10,7 @@ use pb_domain::identity::roles::StaffRole;
 use pb_domain::ledger::Amount;
 use pb_domain::ledger::account::AccountId;
 use pb_domain::ledger::adjustment::{Adjustment, AdjustmentStatus, Decision, Direction, may_decide};
-use pb_domain::ledger::store::{Command, CommandOutcome, Idempotency};
+use pb_domain::ledger::store::{Command, Idempotency};
 use pb_domain::ledger::transfer::{TransferFlags, TransferId, TransferRequest};
 use std::collections::BTreeMap;
 
@@ -141,11 +141,7 @@ impl LedgerService {
             key: format!("adjustment:{}", a.id),
             fingerprint: a.id.clone().into_bytes(),
         };
-        let result = match self.batcher().submit(Command { idempotency: Some(key), requests: vec![request] }).await? {
-            CommandOutcome::Executed(mut r) | CommandOutcome::Replayed(mut r) => r.pop(),
-            CommandOutcome::KeyReused => None,
-        }
-        .ok_or(LedgerError::Store(pb_domain::StoreError::Other("adjustment transfer had no result".into())))?;
+        let (result, _) = self.submit_one(Command { idempotency: Some(key), requests: vec![request] }).await?;
         let decision = Decision {
             status: if result.is_ok() { AdjustmentStatus::Posted } else { AdjustmentStatus::Failed },
             checker: checker.clone(),

@@ -6,7 +6,7 @@ use crate::{LedgerError, LedgerService, Single};
 use pb_domain::ledger::Amount;
 use pb_domain::ledger::account::{Account, AccountFlags, AccountId, Balances};
 use pb_domain::ledger::asset::AssetCode;
-use pb_domain::ledger::store::{Command, CommandOutcome, Created, Idempotency};
+use pb_domain::ledger::store::{Command, Created, Idempotency};
 use pb_domain::ledger::transfer::{TransferFlags, TransferId, TransferRequest};
 use std::collections::BTreeMap;
 
@@ -77,11 +77,6 @@ impl LedgerService {
             key: format!("deposit:{}", c.deposit_id),
             fingerprint: c.deposit_id.as_bytes().to_vec(),
         };
-        match self.batcher().submit(Command { idempotency: Some(key), requests: vec![request] }).await? {
-            CommandOutcome::Executed(mut r) | CommandOutcome::Replayed(mut r) => {
-                r.pop().ok_or_else(|| LedgerError::Store(pb_domain::StoreError::Other("no result".into())))
-            }
-            CommandOutcome::KeyReused => Err(LedgerError::KeyReused),
-        }
+        Ok(self.submit_one(Command { idempotency: Some(key), requests: vec![request] }).await?.0)
     }
 }

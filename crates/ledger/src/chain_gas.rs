@@ -6,7 +6,7 @@
 
 use crate::{LedgerError, LedgerService};
 use pb_domain::ledger::Amount;
-use pb_domain::ledger::store::{Command, CommandOutcome, Idempotency};
+use pb_domain::ledger::store::{Command, Idempotency};
 use pb_domain::ledger::transfer::{TransferFlags, TransferId, TransferRequest};
 use std::collections::BTreeMap;
 
@@ -42,13 +42,7 @@ impl LedgerService {
             key: format!("gas:{chain}:{tx_hash}"),
             fingerprint: tx_hash.as_bytes().to_vec(),
         };
-        match self.batcher().submit(Command { idempotency: Some(key), requests: vec![request] }).await? {
-            CommandOutcome::Executed(r) | CommandOutcome::Replayed(r) => match r.into_iter().find_map(Result::err) {
-                None => Ok(()),
-                Some(e) => Err(LedgerError::Transfer(e)),
-            },
-            CommandOutcome::KeyReused => Err(LedgerError::KeyReused),
-        }
+        self.submit_all(Command { idempotency: Some(key), requests: vec![request] }).await
     }
 
     /// The posted balance of one of the bank's own accounts.
@@ -61,6 +55,6 @@ impl LedgerService {
     pub async fn chain_holdings_expected(&self, chain: &str, asset: &str) -> Result<i128, LedgerError> {
         let asset = self.assets().get(asset).ok_or_else(|| LedgerError::UnknownAsset(asset.to_owned()))?.code.clone();
         let holdings = self.store().system_account(&format!("chain_{chain}"), &asset, self.now_ms()).await?;
-        Ok(-holdings.balances.posted())
+        Ok(holdings.balances.posted().saturating_neg())
     }
 }

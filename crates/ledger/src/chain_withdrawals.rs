@@ -4,10 +4,10 @@
 //! it fails. Holds without a timeout: money in flight on a chain must not release itself.
 
 use crate::{LedgerError, LedgerService};
-use pb_domain::identity::caller::{Caller, Denied};
+use pb_domain::identity::caller::Caller;
 use pb_domain::ledger::Amount;
 use pb_domain::ledger::account::{Account, AccountId};
-use pb_domain::ledger::store::{Command, CommandOutcome, Idempotency, Results};
+use pb_domain::ledger::store::{Command, Idempotency, Results};
 use pb_domain::ledger::transfer::{TransferFlags, TransferId, TransferRequest};
 use std::collections::BTreeMap;
 
@@ -59,11 +59,7 @@ impl LedgerService {
             }
             Err(_) => requests.push(hold(chain_account.id, amount, "withdrawal", false)),
         }
-        match self.batcher().submit(Command { idempotency: Some(idem), requests }).await? {
-            CommandOutcome::Executed(r) => Ok((r, false)),
-            CommandOutcome::Replayed(r) => Ok((r, true)),
-            CommandOutcome::KeyReused => Err(LedgerError::KeyReused),
-        }
+        self.submit(Command { idempotency: Some(idem), requests }).await
     }
 
     /// Captures (confirmed on chain) or voids (failed) a withdrawal's holds, once.
@@ -100,12 +96,6 @@ impl LedgerService {
             key: format!("withdrawal-settle:{withdrawal_id}"),
             fingerprint: withdrawal_id.as_bytes().to_vec(),
         };
-        match self.batcher().submit(Command { idempotency: Some(key), requests }).await? {
-            CommandOutcome::Executed(r) | CommandOutcome::Replayed(r) => match r.into_iter().find_map(Result::err) {
-                None => Ok(()),
-                Some(e) => Err(LedgerError::Transfer(e)),
-            },
-            CommandOutcome::KeyReused => Err(Denied::Forbidden.into()),
-        }
+        self.submit_all(Command { idempotency: Some(key), requests }).await
     }
 }

@@ -120,19 +120,33 @@ impl LedgerService {
         self.identity.as_ref()
     }
 
-    pub(crate) fn batcher(&self) -> &Batcher {
-        &self.batcher
-    }
-
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
 
-    async fn submit(&self, command: Command) -> Result<(Results, bool), LedgerError> {
+    /// Every balance change goes through here: this instance's batcher, one command.
+    pub(crate) async fn submit(&self, command: Command) -> Result<(Results, bool), LedgerError> {
         match self.batcher.submit(command).await? {
             CommandOutcome::Executed(r) => Ok((r, false)),
             CommandOutcome::Replayed(r) => Ok((r, true)),
             CommandOutcome::KeyReused => Err(LedgerError::KeyReused),
+        }
+    }
+
+    /// A one-transfer command's result (and whether it was replayed).
+    pub(crate) async fn submit_one(&self, command: Command) -> Result<(Single, bool), LedgerError> {
+        let (mut results, replayed) = self.submit(command).await?;
+        let result =
+            results.pop().ok_or_else(|| LedgerError::Store(pb_domain::StoreError::Other("empty result".into())))?;
+        Ok((result, replayed))
+    }
+
+    /// A bank-internal command whose transfers must all succeed (settlements, gas).
+    pub(crate) async fn submit_all(&self, command: Command) -> Result<(), LedgerError> {
+        let (results, _) = self.submit(command).await?;
+        match results.into_iter().find_map(Result::err) {
+            None => Ok(()),
+            Some(e) => Err(LedgerError::Transfer(e)),
         }
     }
 
@@ -303,10 +317,7 @@ impl LedgerService {
         idem: Idempotency,
     ) -> Result<(Single, bool), LedgerError> {
         let request = self.request(caller, &input, false).await?;
-        let (mut results, replayed) = self.submit(Command { idempotency: Some(idem), requests: vec![request] }).await?;
-        let result =
-            results.pop().ok_or_else(|| LedgerError::Store(pb_domain::StoreError::Other("empty result".into())))?;
-        Ok((result, replayed))
+        self.submit_one(Command { idempotency: Some(idem), requests: vec![request] }).await
     }
 
     /// Many transfers; `atomic` links them so all succeed or none does.
@@ -359,10 +370,7 @@ impl LedgerService {
             description: None,
             metadata: BTreeMap::new(),
         };
-        let (mut results, replayed) = self.submit(Command { idempotency: Some(idem), requests: vec![request] }).await?;
-        let result =
-            results.pop().ok_or_else(|| LedgerError::Store(pb_domain::StoreError::Other("empty result".into())))?;
-        Ok((result, replayed))
+        self.submit_one(Command { idempotency: Some(idem), requests: vec![request] }).await
     }
 
     async fn visible_transfer(
@@ -426,10 +434,7 @@ impl LedgerService {
             description: Some("Sandbox deposit".into()),
             metadata: BTreeMap::new(),
         };
-        let (mut results, replayed) = self.submit(Command { idempotency: Some(idem), requests: vec![request] }).await?;
-        let result =
-            results.pop().ok_or_else(|| LedgerError::Store(pb_domain::StoreError::Other("empty result".into())))?;
-        Ok((result, replayed))
+        self.submit_one(Command { idempotency: Some(idem), requests: vec![request] }).await
     }
 
     /// Voids holds past their timeout. Returns how many were voided.

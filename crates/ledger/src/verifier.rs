@@ -14,11 +14,17 @@ pub async fn verify_periodically(
     leases: Arc<dyn LeaseStore>,
     holder: String,
     every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        // Stops between ticks, never in the middle of one: a lease renewal or a batch in flight
+        // finishes before the server hands the lease over.
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
         let now = SystemClock.now_ms();
         // The lease outlives the run so another instance does not repeat it at once.
         match leases.try_acquire_lease(LEASE, &holder, now, i64::try_from(every.as_millis()).unwrap_or(i64::MAX)).await

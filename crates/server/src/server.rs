@@ -130,32 +130,42 @@ impl Server {
             }
         });
 
-        let dispatcher = tokio::spawn(self.dispatcher.clone().run(Duration::from_secs(1)));
-        let expiry = tokio::spawn(pb_ledger::expire_holds(
-            self.state.ledger_arc(),
-            self.leases.clone(),
-            self.dispatcher.holder.clone(),
-            Duration::from_secs(1),
-        ));
-        let verifier = (!self.verify_every.is_zero()).then(|| {
-            tokio::spawn(pb_ledger::verify_periodically(
+        // The singleton workers stop between ticks when told, so none is cut off mid-renewal.
+        let (workers_stop, stop) = watch::channel(false);
+        let holder = self.dispatcher.holder.clone();
+        let mut workers = vec![
+            tokio::spawn(self.dispatcher.clone().run(Duration::from_secs(1), stop.clone())),
+            tokio::spawn(pb_ledger::expire_holds(
                 self.state.ledger_arc(),
                 self.leases.clone(),
-                self.dispatcher.holder.clone(),
+                holder.clone(),
+                Duration::from_secs(1),
+                stop.clone(),
+            )),
+            tokio::spawn(pb_ledger::relay_outbox(
+                self.outbox.clone(),
+                self.state.pubsub_arc(),
+                self.leases.clone(),
+                holder.clone(),
+                Duration::from_millis(200),
+                stop.clone(),
+            )),
+        ];
+        if !self.verify_every.is_zero() {
+            workers.push(tokio::spawn(pb_ledger::verify_periodically(
+                self.state.ledger_arc(),
+                self.leases.clone(),
+                holder.clone(),
                 self.verify_every,
-            ))
-        });
-        let eth_watcher =
-            self.eth_watcher.take().map(|w| tokio::spawn(w.run(self.leases.clone(), self.dispatcher.holder.clone())));
-        let eth_sender =
-            self.eth_sender.take().map(|s| tokio::spawn(s.run(self.leases.clone(), self.dispatcher.holder.clone())));
-        let relay = tokio::spawn(pb_ledger::relay_outbox(
-            self.outbox.clone(),
-            self.state.pubsub_arc(),
-            self.leases.clone(),
-            self.dispatcher.holder.clone(),
-            Duration::from_millis(200),
-        ));
+                stop.clone(),
+            )));
+        }
+        if let Some(w) = self.eth_watcher.take() {
+            workers.push(tokio::spawn(w.run(self.leases.clone(), holder.clone(), stop.clone())));
+        }
+        if let Some(s) = self.eth_sender.take() {
+            workers.push(tokio::spawn(s.run(self.leases.clone(), holder.clone(), stop.clone())));
+        }
         let (stop_tx, stop_rx) = watch::channel(false);
         let state = self.state.clone();
         let delay = self.shutdown_delay;
@@ -174,14 +184,13 @@ impl Server {
         let admin = axum::serve(self.admin, admin_app).with_graceful_shutdown(stopped(stop_rx));
         let result = tokio::try_join!(async { public.await }, async { admin.await });
         upkeep.abort();
-        dispatcher.abort();
-        expiry.abort();
-        relay.abort();
-        for w in [eth_watcher, eth_sender].into_iter().flatten() {
-            w.abort();
-        }
-        if let Some(v) = verifier {
-            v.abort();
+        let _ = workers_stop.send(true);
+        for w in workers {
+            // A tick may be mid-way (a batch, a broadcast): let it finish, within reason.
+            let abort = w.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(10), w).await.is_err() {
+                abort.abort();
+            }
         }
         // Hand the singleton workers over at once instead of after their leases expire.
         let leases = [

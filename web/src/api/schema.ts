@@ -1384,6 +1384,7 @@ export interface components {
                 asset: string;
                 chain: string;
                 created: string;
+                /** @description When `failed`: `network_refused` (the network would not accept it) or `reverted`. */
                 failure?: string | null;
                 /** @description The network fee charged to the customer, smallest units. */
                 fee: string;
@@ -1627,6 +1628,7 @@ export interface components {
             asset: string;
             chain: string;
             created: string;
+            /** @description When `failed`: `network_refused` (the network would not accept it) or `reverted`. */
             failure?: string | null;
             /** @description The network fee charged to the customer, smallest units. */
             fee: string;

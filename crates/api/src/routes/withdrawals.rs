@@ -44,6 +44,7 @@ pub struct WithdrawalView {
     /// `requested`, `signed`, `broadcast`, `confirmed` or `failed`.
     pub status: String,
     pub tx_hash: Option<String>,
+    /// When `failed`: `network_refused` (the network would not accept it) or `reverted`.
     pub failure: Option<String>,
     pub created: String,
     pub updated: String,

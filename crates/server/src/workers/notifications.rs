@@ -20,11 +20,16 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// Runs until the task is aborted.
-    pub async fn run(self, every: Duration) {
+    pub async fn run(self, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            // Stops between ticks, never in the middle of one: a lease renewal or a batch in flight
+            // finishes before the server hands the lease over.
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
             if let Err(e) = self.once().await {
                 tracing::warn!(error = %e, "notification dispatch failed; will retry");
             }

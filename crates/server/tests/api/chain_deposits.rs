@@ -2,52 +2,18 @@
 //! the confirmations are mined, visible in the account's history; a restart mid-way and a full
 //! rescan credit nothing twice (issue 5, "Done when").
 
+use crate::chain_support::*;
 use crate::helpers::{Backend, TestApp, json};
 use pb_chains::eth_rpc::EthRpc;
-use pb_chains::eth_tx::{Eip1559, address_of};
-use pb_chains::{EthAddress, MasterSeed};
 use pb_testkit::anvil::Anvil;
 use serde_json::{Value, json};
 use sqlx::Connection;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const TEST_MNEMONIC: &str = "test test test test test test test test test test test junk";
 const WEI: &str = "1500000000000000000";
-
-/// A payment from the outside world: anvil's funded account 9 (same test mnemonic).
-async fn pay(rpc: &EthRpc, to: &str, wei: u128) -> String {
-    let seed = MasterSeed::from_mnemonic(TEST_MNEMONIC, "").unwrap();
-    let key = seed.ethereum_key(9).unwrap();
-    let from = address_of(&key).unwrap();
-    let tip = rpc.max_priority_fee().await.unwrap();
-    let tx = Eip1559 {
-        chain_id: 31337,
-        nonce: rpc.pending_nonce(&from).await.unwrap(),
-        max_priority_fee_per_gas: tip,
-        max_fee_per_gas: rpc.gas_price().await.unwrap() * 2 + tip,
-        gas_limit: 21_000,
-        to: EthAddress::parse(to).unwrap(),
-        value: wei,
-        data: Vec::new(),
-    };
-    let (raw, _) = tx.sign(&key).unwrap();
-    rpc.send_raw(&raw).await.unwrap()
-}
 
 async fn deposits(app: &TestApp, token: &str) -> Vec<Value> {
     json(app.get_as(token, "/v1/deposits").await).await["data"].as_array().unwrap().clone()
-}
-
-async fn until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn rescan_from_genesis(backend: Backend, database_url: Option<&str>, data_dir: &str) {
@@ -71,7 +37,7 @@ async fn start(backend: Backend, node: &Anvil, data_dir: &str, database_url: Opt
         ("ETHEREUM_CHAIN_ID", "31337"),
         ("ETHEREUM_CONFIRMATIONS", "3"),
         ("CUSTODY_POLL_MILLIS", "100"),
-        ("CUSTODY_MNEMONIC", TEST_MNEMONIC),
+        ("CUSTODY_MNEMONIC", BANK_MNEMONIC),
     ];
     if let Some(url) = database_url {
         vars.push(("DATABASE_URL", url));
@@ -97,8 +63,8 @@ async fn eth_deposits_are_credited_once_after_confirmations_across_a_restart() {
         // Let the watcher take its starting cursor at the current head before the payment.
         tokio::time::sleep(Duration::from_millis(400)).await;
 
-        let tx = pay(&rpc, &address, WEI.parse().unwrap()).await;
-        until("the deposit to be seen", || async { deposits(&first, &alice.token).await.len() == 1 }).await;
+        let tx = pay(&rpc, BANK_MNEMONIC, 9, &address, WEI.parse().unwrap()).await;
+        wait_until("the deposit to be seen", || async { deposits(&first, &alice.token).await.len() == 1 }).await;
         let seen = deposits(&first, &alice.token).await;
         assert_eq!((seen[0]["status"].as_str(), seen[0]["amount"].as_str()), (Some("pending"), Some(WEI)));
         assert_eq!(seen[0]["tx_hash"], tx.as_str());
@@ -109,7 +75,7 @@ async fn eth_deposits_are_credited_once_after_confirmations_across_a_restart() {
         rescan_from_genesis(backend, database_url.as_deref(), &data_dir).await;
         let app = start(backend, &node, &data_dir, database_url.as_deref()).await;
         rpc.call("anvil_mine", json!([3])).await.unwrap();
-        until("the credit", || async {
+        wait_until("the credit", || async {
             deposits(&app, &alice.token).await.first().is_some_and(|d| d["status"] == "credited")
         })
         .await;

@@ -2,45 +2,13 @@
 //! drops it, one that removes a credited deposit flags it for staff (never silently reversed);
 //! a withdrawal stuck in the mempool is replaced at the same nonce with higher fees (issue 5).
 
+use crate::chain_support::*;
 use crate::helpers::{Backend, TestApp, json};
+use pb_chains::EthAddress;
 use pb_chains::eth_rpc::EthRpc;
-use pb_chains::eth_tx::{Eip1559, address_of};
-use pb_chains::{EthAddress, MasterSeed};
 use pb_testkit::anvil::Anvil;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
-
-const TEST_MNEMONIC: &str = "test test test test test test test test test test test junk";
-const ETH: u128 = 1_000_000_000_000_000_000;
-
-async fn pay(rpc: &EthRpc, to: &str, wei: u128) -> String {
-    let key = MasterSeed::from_mnemonic(TEST_MNEMONIC, "").unwrap().ethereum_key(9).unwrap();
-    let from = address_of(&key).unwrap();
-    let tip = rpc.max_priority_fee().await.unwrap();
-    let tx = Eip1559 {
-        chain_id: 31337,
-        nonce: rpc.pending_nonce(&from).await.unwrap(),
-        max_priority_fee_per_gas: tip,
-        max_fee_per_gas: rpc.gas_price().await.unwrap() * 2 + tip,
-        gas_limit: 21_000,
-        to: EthAddress::parse(to).unwrap(),
-        value: wei,
-        data: Vec::new(),
-    };
-    rpc.send_raw(&tx.sign(&key).unwrap().0).await.unwrap()
-}
-
-async fn wait<F, Fut>(what: &str, mut done: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use std::time::Duration;
 
 async fn deposit_status(app: &TestApp, token: &str, tx: &str) -> Option<String> {
     let list = json(app.get_as(token, "/v1/deposits").await).await;
@@ -58,7 +26,7 @@ async fn app_on(node: &Anvil, extra: &[(&str, &str)]) -> TestApp {
         ("ETHEREUM_CHAIN_ID", "31337"),
         ("ETHEREUM_CONFIRMATIONS", "3"),
         ("CUSTODY_POLL_MILLIS", "100"),
-        ("CUSTODY_MNEMONIC", TEST_MNEMONIC),
+        ("CUSTODY_MNEMONIC", BANK_MNEMONIC),
     ];
     vars.extend_from_slice(extra);
     TestApp::spawn_with(Backend::Postgres, &vars).await
@@ -79,21 +47,25 @@ async fn reorganisations_drop_pending_deposits_and_flag_credited_ones() {
 
     // A pending deposit whose block is reorganised away is dropped, never credited.
     let snapshot: Value = rpc.call("evm_snapshot", json!([])).await.unwrap();
-    let tx = pay(&rpc, &address, ETH).await;
-    wait("pending", || async { deposit_status(&app, &alice.token, &tx).await.as_deref() == Some("pending") }).await;
+    let tx = pay(&rpc, BANK_MNEMONIC, 9, &address, ETH).await;
+    wait_until("pending", || async { deposit_status(&app, &alice.token, &tx).await.as_deref() == Some("pending") })
+        .await;
     rpc.call("evm_revert", json!([snapshot])).await.unwrap();
     rpc.call("anvil_mine", json!([4])).await.unwrap();
-    wait("dropped", || async { deposit_status(&app, &alice.token, &tx).await.as_deref() == Some("dropped") }).await;
+    wait_until("dropped", || async { deposit_status(&app, &alice.token, &tx).await.as_deref() == Some("dropped") })
+        .await;
 
     // A credited deposit reorganised away is flagged `reorged` for staff; the credit stays
     // in the ledger (corrections are staff adjustments) and nothing is credited twice.
     let snapshot: Value = rpc.call("evm_snapshot", json!([])).await.unwrap();
-    let tx = pay(&rpc, &address, 2 * ETH).await;
+    let tx = pay(&rpc, BANK_MNEMONIC, 9, &address, 2 * ETH).await;
     rpc.call("anvil_mine", json!([3])).await.unwrap();
-    wait("credited", || async { deposit_status(&app, &alice.token, &tx).await.as_deref() == Some("credited") }).await;
+    wait_until("credited", || async { deposit_status(&app, &alice.token, &tx).await.as_deref() == Some("credited") })
+        .await;
     rpc.call("evm_revert", json!([snapshot])).await.unwrap();
     rpc.call("anvil_mine", json!([6])).await.unwrap();
-    wait("reorged", || async { deposit_status(&app, &alice.token, &tx).await.as_deref() == Some("reorged") }).await;
+    wait_until("reorged", || async { deposit_status(&app, &alice.token, &tx).await.as_deref() == Some("reorged") })
+        .await;
     let accounts = json(app.get_as(&alice.token, "/v1/accounts").await).await;
     assert_eq!(accounts["data"][0]["balance"]["posted"], (2 * ETH).to_string(), "credited once, not reversed");
     let report = app.state.ledger().verify().await.unwrap();
@@ -121,9 +93,9 @@ async fn a_stuck_withdrawal_is_replaced_with_higher_fees_and_confirms_once() {
         let w = json(app.get_as(&alice.token, &format!("/v1/withdrawals/{id}")).await).await;
         (w["status"].as_str().unwrap_or_default().to_owned(), w["tx_hash"].as_str().unwrap_or_default().to_owned())
     };
-    wait("broadcast", || async { current().await.0 == "broadcast" }).await;
+    wait_until("broadcast", || async { current().await.0 == "broadcast" }).await;
     let first = current().await.1;
-    wait("a fee bump", || async {
+    wait_until("a fee bump", || async {
         let (_, hash) = current().await;
         !hash.is_empty() && hash != first
     })
@@ -137,7 +109,7 @@ async fn a_stuck_withdrawal_is_replaced_with_higher_fees_and_confirms_once() {
 
     rpc.call("evm_setAutomine", json!([true])).await.unwrap();
     rpc.call("anvil_mine", json!([2])).await.unwrap();
-    wait("confirmed", || async {
+    wait_until("confirmed", || async {
         rpc.call("anvil_mine", json!([1])).await.unwrap();
         json(app.get_as(&alice.token, &format!("/v1/withdrawals/{id}")).await).await["status"] == "confirmed"
     })

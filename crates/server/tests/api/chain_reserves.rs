@@ -2,50 +2,14 @@
 //! paid from it, every network gas ledgered — and what the bank holds on chain equals what its
 //! ledger says, with customers' liabilities exactly what they deposited minus what they withdrew.
 
+use crate::chain_support::*;
 use crate::helpers::{Backend, TestApp, json};
 use pb_chains::eth_rpc::EthRpc;
-use pb_chains::eth_tx::{Eip1559, address_of};
 use pb_chains::{EthAddress, MasterSeed};
 use pb_domain::identity::roles::StaffRole;
 use pb_testkit::anvil::Anvil;
 use serde_json::json;
 use std::time::{Duration, Instant};
-
-const BANK_MNEMONIC: &str = "test test test test test test test test test test test junk";
-/// The outside world: anvil funds this mnemonic's accounts, not the bank's.
-const WORLD_MNEMONIC: &str = "legal winner thank year wave sausage worth useful legal winner thank yellow";
-const ETH: u128 = 1_000_000_000_000_000_000;
-const FEE: u128 = 500_000_000_000_000;
-
-async fn pay(rpc: &EthRpc, to: &str, wei: u128) {
-    let key = MasterSeed::from_mnemonic(WORLD_MNEMONIC, "").unwrap().ethereum_key(0).unwrap();
-    let from = address_of(&key).unwrap();
-    let tip = rpc.max_priority_fee().await.unwrap();
-    let tx = Eip1559 {
-        chain_id: 31337,
-        nonce: rpc.pending_nonce(&from).await.unwrap(),
-        max_priority_fee_per_gas: tip,
-        max_fee_per_gas: rpc.gas_price().await.unwrap() * 2 + tip,
-        gas_limit: 21_000,
-        to: EthAddress::parse(to).unwrap(),
-        value: wei,
-        data: Vec::new(),
-    };
-    rpc.send_raw(&tx.sign(&key).unwrap().0).await.unwrap();
-}
-
-async fn mine_until<F, Fut>(rpc: &EthRpc, what: &str, mut done: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        rpc.call("anvil_mine", json!([1])).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reserves_match_the_ledger_after_deposit_sweep_and_withdrawal() {
@@ -75,7 +39,7 @@ async fn reserves_match_the_ledger_after_deposit_sweep_and_withdrawal() {
                 .to_owned();
         tokio::time::sleep(Duration::from_millis(400)).await;
 
-        pay(&rpc, &address, 3 * ETH).await;
+        pay(&rpc, WORLD_MNEMONIC, 0, &address, 3 * ETH).await;
         mine_until(&rpc, "credit and sweep", || async {
             let swept = rpc.balance(&hot).await.unwrap() > 2 * ETH;
             let credited =
@@ -108,7 +72,7 @@ async fn reserves_match_the_ledger_after_deposit_sweep_and_withdrawal() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
         assert_eq!(reserve.difference, 0, "{backend:?}: {reserve:?}");
-        let liabilities = i128::try_from(3 * ETH - ETH - FEE).unwrap();
+        let liabilities = i128::try_from(3 * ETH - ETH - ETH_FEE).unwrap();
         assert_eq!(reserve.customer_liabilities, liabilities, "deposited − withdrawn − fee");
         assert_eq!(rpc.balance(&EthAddress::parse(&external).unwrap()).await.unwrap(), ETH);
 

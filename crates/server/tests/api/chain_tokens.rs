@@ -2,17 +2,14 @@
 //! swept into the hot wallet with its gas paid from the address's ETH, a token withdrawal with
 //! the fee in the token, and reserves that add up for ETH and for the token (issue 5).
 
+use crate::chain_support::*;
 use crate::helpers::{Backend, TestApp, json};
 use pb_chains::eth_rpc::{EthRpc, to_hex};
-use pb_chains::eth_tx::{Eip1559, address_of};
 use pb_chains::{EthAddress, MasterSeed, erc20};
 use pb_testkit::anvil::Anvil;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-const BANK_MNEMONIC: &str = "test test test test test test test test test test test junk";
-const WORLD_MNEMONIC: &str = "legal winner thank year wave sausage worth useful legal winner thank yellow";
-const ETH: u128 = 1_000_000_000_000_000_000;
 const USDC: u128 = 1_000_000;
 
 fn world() -> EthAddress {
@@ -46,36 +43,6 @@ async fn deploy_token(rpc: &EthRpc) -> EthAddress {
     EthAddress::parse(&r["contractAddress"].as_str().unwrap().to_ascii_lowercase()).unwrap()
 }
 
-async fn pay_eth(rpc: &EthRpc, to: &str, wei: u128) {
-    let key = MasterSeed::from_mnemonic(WORLD_MNEMONIC, "").unwrap().ethereum_key(0).unwrap();
-    let from = address_of(&key).unwrap();
-    let tip = rpc.max_priority_fee().await.unwrap();
-    let tx = Eip1559 {
-        chain_id: 31337,
-        nonce: rpc.pending_nonce(&from).await.unwrap(),
-        max_priority_fee_per_gas: tip,
-        max_fee_per_gas: rpc.gas_price().await.unwrap() * 2 + tip,
-        gas_limit: 21_000,
-        to: EthAddress::parse(to).unwrap(),
-        value: wei,
-        data: Vec::new(),
-    };
-    rpc.send_raw(&tx.sign(&key).unwrap().0).await.unwrap();
-}
-
-async fn mine_until<F, Fut>(rpc: &EthRpc, what: &str, mut done: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(40);
-    while !done().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        rpc.call("anvil_mine", json!([1])).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usdc_deposits_sweeps_withdrawals_and_reserves() {
     let node = Anvil::start_with_mnemonic(WORLD_MNEMONIC);
@@ -106,7 +73,7 @@ async fn usdc_deposits_sweeps_withdrawals_and_reserves() {
     tokio::time::sleep(Duration::from_millis(400)).await;
 
     // 1 ETH and 250 USDC arrive at the deposit address.
-    pay_eth(&rpc, &address, ETH).await;
+    pay(&rpc, WORLD_MNEMONIC, 0, &address, ETH).await;
     let data = to_hex(&erc20::transfer_call(&EthAddress::parse(&address).unwrap(), 250 * USDC));
     rpc.call("eth_sendTransaction", json!([{"from": world().to_string(), "to": token.to_string(), "data": data}]))
         .await
