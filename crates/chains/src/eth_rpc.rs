@@ -4,36 +4,27 @@
 use crate::EthAddress;
 use serde_json::{Value, json};
 
-#[derive(Debug, thiserror::Error)]
-pub enum RpcError {
-    #[error("ethereum rpc unreachable: {0}")]
-    Unreachable(String),
-    #[error("ethereum rpc error {code}: {message}")]
-    Node { code: i64, message: String },
-    #[error("unexpected ethereum rpc answer: {0}")]
-    Malformed(String),
+use crate::jsonrpc::JsonRpc;
+pub use crate::jsonrpc::RpcError;
+
+const CHAIN: &str = "ethereum";
+
+fn malformed(detail: impl Into<String>) -> RpcError {
+    RpcError::Malformed { chain: CHAIN, detail: detail.into() }
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct EthRpc {
-    url: String,
-    http: reqwest::Client,
-}
-
-/// The endpoint URL often carries a provider's API key: never printed.
-impl std::fmt::Debug for EthRpc {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EthRpc").field("url", &"[REDACTED]").finish_non_exhaustive()
-    }
+    rpc: JsonRpc,
 }
 
 pub fn hex_u128(v: &Value) -> Result<u128, RpcError> {
-    let s = v.as_str().ok_or_else(|| RpcError::Malformed(format!("expected a hex quantity, got {v}")))?;
-    u128::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| RpcError::Malformed(format!("bad quantity {s}")))
+    let s = v.as_str().ok_or_else(|| malformed(format!("expected a hex quantity, got {v}")))?;
+    u128::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| malformed(format!("bad quantity {s}")))
 }
 
 pub fn hex_u64(v: &Value) -> Result<u64, RpcError> {
-    u64::try_from(hex_u128(v)?).map_err(|_| RpcError::Malformed("quantity too large".into()))
+    u64::try_from(hex_u128(v)?).map_err(|_| malformed("quantity too large"))
 }
 
 pub fn hex_bytes(s: &str) -> Result<Vec<u8>, RpcError> {
@@ -42,7 +33,7 @@ pub fn hex_bytes(s: &str) -> Result<Vec<u8>, RpcError> {
         .step_by(2)
         .map(|i| u8::from_str_radix(h.get(i..i + 2).unwrap_or("zz"), 16))
         .collect::<Result<_, _>>()
-        .map_err(|_| RpcError::Malformed(format!("bad hex {s}")))
+        .map_err(|_| malformed(format!("bad hex {s}")))
 }
 
 pub fn to_hex(bytes: &[u8]) -> String {
@@ -83,29 +74,11 @@ pub struct Block {
 
 impl EthRpc {
     pub fn new(url: &str) -> Self {
-        // The workspace's one TLS provider (ring), in case nothing installed it yet.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build().unwrap_or_default();
-        Self { url: url.to_owned(), http }
+        Self { rpc: JsonRpc::new(CHAIN, url) }
     }
 
     pub async fn call(&self, method: &str, params: Value) -> Result<Value, RpcError> {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let res = self
-            .http
-            .post(&self.url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| RpcError::Unreachable(e.without_url().to_string()))?;
-        let v: Value = res.json().await.map_err(|e| RpcError::Malformed(e.to_string()))?;
-        if let Some(err) = v.get("error") {
-            return Err(RpcError::Node {
-                code: err["code"].as_i64().unwrap_or(0),
-                message: err["message"].as_str().unwrap_or_default().to_owned(),
-            });
-        }
-        v.get("result").cloned().ok_or_else(|| RpcError::Malformed(format!("no result in {v}")))
+        self.rpc.call(method, params).await
     }
 
     pub async fn chain_id(&self) -> Result<u64, RpcError> {
@@ -135,7 +108,7 @@ impl EthRpc {
 
     pub async fn send_raw(&self, raw: &[u8]) -> Result<String, RpcError> {
         let v = self.call("eth_sendRawTransaction", json!([to_hex(raw)])).await?;
-        v.as_str().map(str::to_owned).ok_or_else(|| RpcError::Malformed(v.to_string()))
+        v.as_str().map(str::to_owned).ok_or_else(|| malformed(v.to_string()))
     }
 
     /// `Some(success)` once mined; `None` while pending or unknown.
@@ -161,7 +134,7 @@ impl EthRpc {
         let data = to_hex(&crate::erc20::balance_of_call(owner));
         let v = self.call("eth_call", json!([{"to": token.to_string(), "data": data}, "latest"])).await?;
         let bytes = hex_bytes(v.as_str().unwrap_or_default())?;
-        crate::erc20::word_to_u128(&bytes).ok_or_else(|| RpcError::Malformed(format!("balanceOf answered {v}")))
+        crate::erc20::word_to_u128(&bytes).ok_or_else(|| malformed(format!("balanceOf answered {v}")))
     }
 
     /// `Transfer` logs of these token contracts in one block (EIP-234 `blockHash` filter, so a

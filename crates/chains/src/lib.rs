@@ -7,9 +7,13 @@ pub mod erc20;
 mod eth;
 pub mod eth_rpc;
 pub mod eth_tx;
+pub mod jsonrpc;
 mod rlp;
 mod seed;
 mod sol;
+pub mod sol_programs;
+pub mod sol_rpc;
+pub mod sol_tx;
 
 pub use eth::{EthAddress, EthAddressError};
 pub use seed::{KeyError, MasterSeed};

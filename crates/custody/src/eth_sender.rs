@@ -7,6 +7,7 @@
 //! higher fees (any of the hashes may be the one mined).
 
 use crate::CustodyService;
+use crate::worker::LeaseLoop;
 use pb_chains::eth_rpc::{EthRpc, RpcError, hex_bytes, to_hex};
 use pb_chains::eth_tx::{Eip1559, address_of};
 use pb_chains::{EthAddress, erc20};
@@ -365,25 +366,8 @@ impl EthSender {
         Ok(false)
     }
 
-    pub async fn run(self, leases: Arc<dyn LeaseStore>, holder: String, mut stop: tokio::sync::watch::Receiver<bool>) {
-        let mut tick = tokio::time::interval(self.settings.poll);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            // Stops between ticks, never in the middle of one: a lease renewal or a batch in flight
-            // finishes before the server hands the lease over.
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = stop.wait_for(|s| *s) => return,
-            }
-            match leases.try_acquire_lease(LEASE, &holder, self.clock.now_ms(), 30_000).await {
-                Ok(true) => {
-                    if let Err(e) = self.tick().await {
-                        tracing::warn!(error = %e, "ethereum withdrawal sender tick failed; will retry");
-                    }
-                }
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "withdrawal sender lease unavailable"),
-            }
-        }
+    pub async fn run(self, leases: Arc<dyn LeaseStore>, holder: String, stop: tokio::sync::watch::Receiver<bool>) {
+        let lease = LeaseLoop { lease: LEASE, leases, holder, clock: self.clock.as_ref(), poll: self.settings.poll };
+        lease.run(stop, || self.tick()).await;
     }
 }

@@ -3,16 +3,22 @@
 //! every custody route answers `custody_disabled`.
 #![forbid(unsafe_code)]
 
+mod deposits;
 mod eth_sender;
 mod eth_watcher;
 mod reserves;
 mod seed;
 mod service;
+mod sol_sender;
+mod sol_watcher;
 mod withdrawals;
+mod worker;
 
 pub use eth_sender::{EthSender, EthSenderSettings, LEASE as ETH_SENDER_LEASE, SendError};
 pub use eth_watcher::{EthWatcher, EthWatcherSettings, LEASE as ETH_WATCHER_LEASE, TickReport, WatchError};
-pub use reserves::{Reserve, ReservesError, ethereum_reserves, ethereum_token_reserves};
+pub use reserves::{Reserve, ReservesError, ethereum_reserves, ethereum_token_reserves, solana_reserves};
 pub use seed::{SeedSource, seal_new_seed, unlock_seed};
-pub use service::{CustodyError, CustodyService};
+pub use service::{CustodyError, CustodyService, SolToken, SolanaCustody};
+pub use sol_sender::{LEASE as SOL_SENDER_LEASE, SolSender, SolSenderSettings};
+pub use sol_watcher::{LEASE as SOL_WATCHER_LEASE, SolWatcher, SolWatcherSettings};
 pub use withdrawals::{WithdrawalError, WithdrawalRequest};

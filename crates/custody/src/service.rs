@@ -37,6 +37,27 @@ pub struct CustodyService {
     /// ERC-20 tokens handled on Ethereum: (ledger asset, contract).
     tokens: Vec<(String, pb_chains::EthAddress)>,
     token_withdrawal_fee: u128,
+    solana: Option<SolanaCustody>,
+}
+
+/// An SPL token custody handles: the ledger asset, its mint, and the mint's decimals (which
+/// `TransferChecked` makes the token program verify).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SolToken {
+    pub asset: String,
+    pub mint: pb_chains::SolAddress,
+    pub decimals: u8,
+}
+
+/// Solana custody's settings: the node, the SPL tokens, and what customers pay per withdrawal.
+#[derive(Debug, Clone)]
+pub struct SolanaCustody {
+    pub rpc: pb_chains::sol_rpc::SolRpc,
+    pub tokens: Vec<SolToken>,
+    /// Lamports per SOL withdrawal.
+    pub withdrawal_fee: u128,
+    /// Token base units per token withdrawal (it may have to create the recipient's token account).
+    pub token_withdrawal_fee: u128,
 }
 
 impl std::fmt::Debug for CustodyService {
@@ -63,6 +84,46 @@ impl CustodyService {
             ethereum_rpc,
             tokens: Vec::new(),
             token_withdrawal_fee: 0,
+            solana: None,
+        }
+    }
+
+    /// Switches Solana custody on.
+    pub fn with_solana(mut self, solana: SolanaCustody) -> Self {
+        if !self.chains.contains(&Chain::Solana) {
+            self.chains.push(Chain::Solana);
+        }
+        self.solana = Some(solana);
+        self
+    }
+
+    pub fn solana(&self) -> Option<&SolanaCustody> {
+        self.solana.as_ref()
+    }
+
+    /// The SPL token of a ledger asset, if custody handles it.
+    pub fn sol_token(&self, asset: &str) -> Option<&SolToken> {
+        self.solana.as_ref().and_then(|s| s.tokens.iter().find(|t| t.asset == asset))
+    }
+
+    /// The assets custody moves on `chain`: its native coin, then its configured tokens.
+    pub fn assets_on(&self, chain: Chain) -> Vec<String> {
+        match chain {
+            Chain::Ethereum => {
+                std::iter::once("ETH".to_owned()).chain(self.tokens.iter().map(|(a, _)| a.clone())).collect()
+            }
+            Chain::Solana => match &self.solana {
+                Some(s) => std::iter::once("SOL".to_owned()).chain(s.tokens.iter().map(|t| t.asset.clone())).collect(),
+                None => Vec::new(),
+            },
+        }
+    }
+
+    /// Whether custody moves `asset` on `chain` (its native coin or a configured token).
+    pub fn supports(&self, chain: Chain, asset: &str) -> bool {
+        match chain {
+            Chain::Ethereum => asset == "ETH" || self.token_contract(asset).is_some(),
+            Chain::Solana => self.solana.is_some() && (asset == "SOL" || self.sol_token(asset).is_some()),
         }
     }
 
@@ -83,11 +144,17 @@ impl CustodyService {
     }
 
     /// The network fee a customer pays per withdrawal of `asset`, smallest units of that asset.
-    pub fn withdrawal_fee_for(&self, asset: &str) -> u128 {
-        if self.token_contract(asset).is_some() { self.token_withdrawal_fee } else { self.eth_withdrawal_fee }
+    pub fn withdrawal_fee_for(&self, chain: Chain, asset: &str) -> u128 {
+        match (chain, &self.solana) {
+            (Chain::Ethereum, _) if self.token_contract(asset).is_some() => self.token_withdrawal_fee,
+            (Chain::Ethereum, _) => self.eth_withdrawal_fee,
+            (Chain::Solana, Some(s)) if asset == "SOL" => s.withdrawal_fee,
+            (Chain::Solana, Some(s)) => s.token_withdrawal_fee,
+            (Chain::Solana, None) => 0,
+        }
     }
 
-    /// On-chain holdings against the ledger, per chain that is on (Ethereum today).
+    /// On-chain holdings against the ledger, per chain that is on.
     pub async fn reserves(
         &self,
         ledger: &pb_ledger::LedgerService,
@@ -96,6 +163,9 @@ impl CustodyService {
         if let Some(rpc) = &self.ethereum_rpc {
             out.push(crate::ethereum_reserves(self, ledger, rpc).await?);
             out.extend(crate::ethereum_token_reserves(self, ledger, rpc).await?);
+        }
+        if let Some(solana) = &self.solana {
+            out.extend(crate::solana_reserves(self, ledger, solana).await?);
         }
         Ok(out)
     }
@@ -122,6 +192,18 @@ impl CustodyService {
     pub fn ethereum_hot_key(&self) -> Result<zeroize::Zeroizing<[u8; 32]>, CustodyError> {
         let seed = self.seed.as_ref().ok_or(CustodyError::NoSeed)?;
         seed.ethereum_key(0).map_err(|e| CustodyError::Keys(e.to_string()))
+    }
+
+    /// A Solana deposit address's keypair (it co-signs sweeps). Only the sender worker asks.
+    pub fn solana_deposit_keypair(&self, index: u32) -> Result<pb_chains::sol_tx::SolKeypair, CustodyError> {
+        let seed = self.seed.as_ref().ok_or(CustodyError::NoSeed)?;
+        let secret = seed.solana_key(index).map_err(|e| CustodyError::Keys(e.to_string()))?;
+        Ok(pb_chains::sol_tx::SolKeypair::from_secret(&secret))
+    }
+
+    /// The hot wallet's keypair on Solana (index 0): pays every fee and sends withdrawals.
+    pub fn solana_hot_keypair(&self) -> Result<pb_chains::sol_tx::SolKeypair, CustodyError> {
+        self.solana_deposit_keypair(0)
     }
 
     /// The chains switched on (their RPC endpoints are configured).

@@ -2,7 +2,7 @@
 //! Signing and broadcasting happen in the sender worker (`eth_sender`), never in the request.
 
 use crate::{CustodyError, CustodyService};
-use pb_chains::{Chain, EthAddress};
+use pb_chains::{Chain, EthAddress, SolAddress};
 use pb_domain::custody::Withdrawal;
 use pb_domain::identity::caller::Caller;
 use pb_domain::ledger::Amount;
@@ -28,6 +28,8 @@ pub enum WithdrawalError {
     InvalidAddress(String),
     #[error("withdrawals of {0} on this chain are not supported yet")]
     UnsupportedAsset(String),
+    #[error("{0}")]
+    InvalidAmount(String),
 }
 
 impl CustodyService {
@@ -40,19 +42,23 @@ impl CustodyService {
     ) -> Result<(Result<Withdrawal, pb_domain::ledger::TransferError>, bool), WithdrawalError> {
         let chain = self.enabled_chain(&req.chain)?;
         let to = match chain {
-            Chain::Ethereum => {
-                EthAddress::parse(&req.to_address).map_err(|e| WithdrawalError::InvalidAddress(e.to_string()))?
-            }
-            Chain::Solana => return Err(CustodyError::ChainDisabled("solana").into()),
+            Chain::Ethereum => EthAddress::parse(&req.to_address)
+                .map_err(|e| WithdrawalError::InvalidAddress(e.to_string()))?
+                .to_string(),
+            Chain::Solana => SolAddress::parse(&req.to_address)
+                .map_err(|e| WithdrawalError::InvalidAddress(e.to_string()))?
+                .to_string(),
         };
         let account = ledger.withdrawal_account(caller, req.account_id).await?;
         let asset = account.asset.as_str();
-        if asset != "ETH" && self.token_contract(asset).is_none() {
+        if !self.supports(chain, asset) {
             return Err(WithdrawalError::UnsupportedAsset(account.asset.to_string()));
         }
-        let fee = self.withdrawal_fee_for(asset);
-        let (results, replayed) =
-            ledger.hold_withdrawal(&account, chain.as_str(), req.amount, fee, &to.to_string(), idem).await?;
+        if chain == Chain::Solana {
+            self.check_solana_recipient(&to, req.amount).await?;
+        }
+        let fee = self.withdrawal_fee_for(chain, asset);
+        let (results, replayed) = ledger.hold_withdrawal(&account, chain.as_str(), req.amount, fee, &to, idem).await?;
         let mut holds = Vec::new();
         for r in &results {
             match r {
@@ -78,7 +84,7 @@ impl CustodyService {
             account_id: account.id.to_api(),
             chain: chain.as_str().to_owned(),
             asset: account.asset.to_string(),
-            to_address: to.to_string(),
+            to_address: to,
             amount: req.amount.units(),
             fee,
             hold_ids: holds.iter().map(|h| h.to_api()).collect::<Vec<_>>().join(","),
@@ -94,6 +100,24 @@ impl CustodyService {
             updated_at: now,
         };
         Ok((Ok(self.store().create_withdrawal(&w).await.map_err(CustodyError::from)?), replayed))
+    }
+
+    /// Solana moves amounts as u64, and a token sent to a token account's address (rather than
+    /// its wallet's) would land in an account nobody can spend from: both are refused up front.
+    async fn check_solana_recipient(&self, to: &str, amount: pb_domain::ledger::Amount) -> Result<(), WithdrawalError> {
+        if u64::try_from(amount.units()).is_err() {
+            return Err(WithdrawalError::InvalidAmount(
+                "the amount is larger than Solana can move in one transfer".into(),
+            ));
+        }
+        let (Some(solana), Ok(address)) = (self.solana(), SolAddress::parse(to)) else { return Ok(()) };
+        match solana.rpc.account_owner(&address).await {
+            Ok(Some(owner)) if owner == pb_chains::sol_programs::token_program().to_string() => Err(
+                WithdrawalError::InvalidAddress("that is a token account; give the wallet address that owns it".into()),
+            ),
+            // Unreachable node: the sender retries later; the address itself is well formed.
+            _ => Ok(()),
+        }
     }
 
     pub async fn withdrawal(&self, caller: &Caller, id: &str) -> Result<Withdrawal, CustodyError> {

@@ -33,6 +33,8 @@ pub struct Server {
     verify_every: Duration,
     eth_watcher: Option<pb_custody::EthWatcher>,
     eth_sender: Option<pb_custody::EthSender>,
+    sol_watcher: Option<pb_custody::SolWatcher>,
+    sol_sender: Option<pb_custody::SolSender>,
 }
 
 impl Server {
@@ -86,6 +88,31 @@ impl Server {
             }),
             _ => None,
         };
+        let solana = state.custody().solana().filter(|_| state.custody().has_seed()).cloned();
+        let sol_watcher = solana.as_ref().map(|s| pb_custody::SolWatcher {
+            rpc: s.rpc.clone(),
+            tokens: s.tokens.clone(),
+            store: stores.custody.clone(),
+            ledger: state.ledger_arc(),
+            clock: Arc::new(pb_domain::SystemClock),
+            settings: pb_custody::SolWatcherSettings {
+                confirmations: config.solana_confirmations,
+                start_slot: config.solana_start_slot,
+                poll: config.custody_poll,
+            },
+        });
+        let sol_sender = solana.as_ref().map(|s| pb_custody::SolSender {
+            rpc: s.rpc.clone(),
+            store: stores.custody.clone(),
+            custody: state.custody_arc(),
+            ledger: state.ledger_arc(),
+            clock: Arc::new(pb_domain::SystemClock),
+            settings: pb_custody::SolSenderSettings {
+                confirmations: config.solana_confirmations,
+                poll: config.custody_poll,
+            },
+            sweeps: Default::default(),
+        });
         let public = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let admin =
             TcpListener::bind(config.admin_listen).await.with_context(|| format!("binding {}", config.admin_listen))?;
@@ -100,6 +127,8 @@ impl Server {
             verify_every: config.ledger_verify_interval,
             eth_watcher,
             eth_sender,
+            sol_watcher,
+            sol_sender,
         })
     }
 
@@ -164,6 +193,12 @@ impl Server {
             workers.push(tokio::spawn(w.run(self.leases.clone(), holder.clone(), stop.clone())));
         }
         if let Some(s) = self.eth_sender.take() {
+            workers.push(tokio::spawn(s.run(self.leases.clone(), holder.clone(), stop.clone())));
+        }
+        if let Some(w) = self.sol_watcher.take() {
+            workers.push(tokio::spawn(w.run(self.leases.clone(), holder.clone(), stop.clone())));
+        }
+        if let Some(s) = self.sol_sender.take() {
             workers.push(tokio::spawn(s.run(self.leases.clone(), holder.clone(), stop.clone())));
         }
         let (stop_tx, stop_rx) = watch::channel(false);

@@ -161,6 +161,36 @@ pub const SETTINGS: &[Setting] = &[
         Some("120"),
         "A withdrawal not mined after this long is replaced at the same nonce with higher fees.",
     ),
+    s(
+        "SOLANA_CONFIRMATIONS",
+        Some("32"),
+        "Slots on top of a deposit's slot before it is credited (32 is about finalized on mainnet; small on local nodes).",
+    ),
+    s(
+        "SOLANA_START_SLOT",
+        None,
+        "First slot the Solana deposit watcher reads on its very first start. Default: the current slot then.",
+    ),
+    s(
+        "SOLANA_GENESIS_HASH",
+        None,
+        "The cluster's genesis hash (mainnet-beta 5eykt4UsFv8P8NJdTREpY1vzqKqZKvdpKuc147dw2N9d); checked against the node at start. Unset: not checked.",
+    ),
+    s(
+        "SOLANA_WITHDRAWAL_FEE_LAMPORTS",
+        Some("10000"),
+        "What a customer pays per SOL withdrawal towards the network fee, in lamports (held with the amount).",
+    ),
+    s(
+        "SOLANA_TOKENS",
+        None,
+        "SPL tokens custody handles, as `ASSET=Mint` pairs separated by commas (e.g. `USDC-SOL=EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v`); each asset must exist with the mint's decimals as its scale.",
+    ),
+    s(
+        "SOLANA_TOKEN_WITHDRAWAL_FEE",
+        Some("1000000"),
+        "What a customer pays per SPL token withdrawal (which may create the recipient's token account), in the token's smallest units (1 USDC by default).",
+    ),
     secret("ETHEREUM_RPC_URL", "Ethereum JSON-RPC endpoint (HTTP). Unset: custody on Ethereum is off."),
     secret("SOLANA_RPC_URL", "Solana JSON-RPC endpoint (HTTP). Unset: custody on Solana is off."),
     secret("KYC_API_KEY", "API key for the KYC/AML provider. Unset: the sandbox provider (development only)."),

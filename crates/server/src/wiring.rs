@@ -133,9 +133,7 @@ pub async fn custody(config: &Config, stores: &Stores, secret_key: &SecretString
         chains.push(pb_chains::Chain::Ethereum);
     }
     if config.solana_rpc_url.is_some() {
-        // Solana addresses derive (pb-chains) but nothing watches or sends on Solana yet: do not
-        // hand customers an address whose deposits would not be credited.
-        tracing::warn!("SOLANA_RPC_URL is set, but Solana custody is not available in this version; it stays off");
+        chains.push(pb_chains::Chain::Solana);
     }
     let mnemonic = config.custody_mnemonic.as_ref().map(|m| m.expose_secret().to_owned());
     let seed =
@@ -162,7 +160,29 @@ pub async fn custody(config: &Config, stores: &Stores, secret_key: &SecretString
             Err(e) => tracing::warn!(error = %e, "ethereum node unreachable at start; custody retries"),
         }
     }
-    Ok(CustodyService::new(
+    let solana = match &config.solana_rpc_url {
+        Some(url) => {
+            let rpc = pb_chains::sol_rpc::SolRpc::new(url.expose_secret());
+            // Withdrawals are signed for whichever cluster answers: refuse the wrong one.
+            if let Some(want) = &config.solana_genesis_hash {
+                match rpc.genesis_hash().await {
+                    Ok(got) if got != *want => {
+                        anyhow::bail!("SOLANA_RPC_URL serves cluster {got}, but SOLANA_GENESIS_HASH is {want}")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "solana node unreachable at start; custody retries"),
+                }
+            }
+            Some(pb_custody::SolanaCustody {
+                rpc,
+                tokens: solana_tokens(config)?,
+                withdrawal_fee: config.solana_withdrawal_fee_lamports,
+                token_withdrawal_fee: config.solana_token_withdrawal_fee,
+            })
+        }
+        None => None,
+    };
+    let service = CustodyService::new(
         stores.custody.clone(),
         seed.map(|(s, _)| s),
         chains,
@@ -170,7 +190,28 @@ pub async fn custody(config: &Config, stores: &Stores, secret_key: &SecretString
         config.ethereum_withdrawal_fee_wei,
         config.ethereum_rpc_url.as_ref().map(|u| pb_chains::eth_rpc::EthRpc::new(u.expose_secret())),
     )
-    .with_tokens(ethereum_tokens(config)?, config.ethereum_token_withdrawal_fee))
+    .with_tokens(ethereum_tokens(config)?, config.ethereum_token_withdrawal_fee);
+    Ok(match solana {
+        Some(s) => service.with_solana(s),
+        None => service,
+    })
+}
+
+/// `SOLANA_TOKENS`: `ASSET=Mint,…`, each asset known to the ledger; its scale is the mint's decimals.
+fn solana_tokens(config: &Config) -> anyhow::Result<Vec<pb_custody::SolToken>> {
+    let assets = AssetRegistry::with_extra(&config.ledger_extra_assets).map_err(anyhow::Error::msg)?;
+    let mut out = Vec::new();
+    for pair in config.solana_tokens.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (asset, mint) =
+            pair.split_once('=').with_context(|| format!("SOLANA_TOKENS: {pair:?} is not ASSET=Mint"))?;
+        let Some(spec) = assets.get(asset.trim()) else {
+            anyhow::bail!("SOLANA_TOKENS: unknown asset {asset:?} (see LEDGER_EXTRA_ASSETS)");
+        };
+        let mint =
+            pb_chains::SolAddress::parse(mint.trim()).map_err(|e| anyhow::anyhow!("SOLANA_TOKENS: {asset}: {e}"))?;
+        out.push(pb_custody::SolToken { asset: asset.trim().to_owned(), mint, decimals: spec.scale });
+    }
+    Ok(out)
 }
 
 /// `ETHEREUM_TOKENS`: `ASSET=0xContract,…`, each asset known to the ledger.

@@ -8,6 +8,7 @@ pub mod anvil;
 pub mod contracts;
 pub mod postgres;
 pub mod redis;
+pub mod solana;
 pub mod tempdir;
 
 pub use tempdir::TempDir;

@@ -57,11 +57,10 @@ pub async fn status(State(state): State<AppState>, _auth: Auth) -> Json<CustodyS
     let custody = state.custody();
     let chains: Vec<&'static str> = custody.chains().iter().map(|c| c.as_str()).collect();
     let mut withdrawal_fees = Vec::new();
-    if custody.chains().contains(&pb_chains::Chain::Ethereum) {
-        let assets = std::iter::once("ETH".to_owned()).chain(custody.tokens().iter().map(|(a, _)| a.clone()));
-        for asset in assets {
-            let amount = custody.withdrawal_fee_for(&asset).to_string();
-            withdrawal_fees.push(WithdrawalFee { chain: "ethereum", asset, amount });
+    for chain in custody.chains() {
+        for asset in custody.assets_on(*chain) {
+            let amount = custody.withdrawal_fee_for(*chain, &asset).to_string();
+            withdrawal_fees.push(WithdrawalFee { chain: chain.as_str(), asset, amount });
         }
     }
     Json(CustodyStatus {

@@ -74,6 +74,7 @@ impl From<WithdrawalError> for ApiError {
             WithdrawalError::Custody(c) => c.into(),
             WithdrawalError::Ledger(l) => l.into(),
             WithdrawalError::InvalidAddress(m) => ApiError::new(ErrorCode::InvalidAddress, m).with_param("to_address"),
+            WithdrawalError::InvalidAmount(m) => ApiError::new(ErrorCode::InvalidAmount, m).with_param("amount"),
             e @ WithdrawalError::UnsupportedAsset(_) => {
                 ApiError::new(ErrorCode::UnsupportedAsset, e.to_string()).with_param("account_id")
             }

@@ -1,6 +1,5 @@
 //! Against a real node (anvil): keys derived from the test mnemonic sign EIP-1559 transfers the
 //! node accepts, and blocks show them to the scanner.
-#![allow(clippy::unwrap_used)]
 
 use pb_chains::eth_rpc::EthRpc;
 use pb_chains::eth_tx::{Eip1559, address_of};

@@ -1,0 +1,326 @@
+//! The Solana withdrawal sender (one instance at a time, by lease). A requested withdrawal is
+//! signed by the hot wallet against a recent blockhash and stored before it is sent (a crash
+//! re-sends the same bytes). Solana has no nonces: a transaction is valid until its blockhash's
+//! `lastValidBlockHeight` (kept in the withdrawal's `nonce` field), so an unseen transaction is
+//! re-sent until then, and only once that height has passed — when it can never land — is it
+//! signed again with a fresh blockhash (the Solana form of replacing a stuck transaction). Any of
+//! its signatures may be the one that landed. Confirmed `confirmations` slots deep → capture the
+//! holds; failed on chain or refused by the node's simulation → void them.
+
+use crate::CustodyService;
+use crate::worker::LeaseLoop;
+use crate::{SendError, SolToken};
+use base64::Engine as _;
+use pb_chains::SolAddress;
+use pb_chains::jsonrpc::RpcError;
+use pb_chains::sol_programs::{
+    associated_token_address, create_associated_token_account, memo, system_transfer, token_transfer_checked,
+};
+use pb_chains::sol_rpc::SolRpc;
+use pb_chains::sol_tx::{Instruction, SolKeypair, sign};
+use pb_domain::custody::{CustodyStore, Withdrawal};
+use pb_domain::ledger::transfer::TransferId;
+use pb_domain::{Clock, LeaseStore};
+use pb_ledger::LedgerService;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const CHAIN: &str = "solana";
+pub const LEASE: &str = "withdrawal-sender-solana";
+/// Below this many lamports a deposit address is not worth a sweep's two signatures.
+const SWEEP_MIN_LAMPORTS: u64 = 2 * 2 * pb_chains::sol_programs::LAMPORTS_PER_SIGNATURE;
+
+#[derive(Debug, Clone)]
+pub struct SolSenderSettings {
+    pub confirmations: u64,
+    pub poll: Duration,
+}
+
+pub struct SolSender {
+    pub rpc: SolRpc,
+    pub store: Arc<dyn CustodyStore>,
+    pub custody: Arc<CustodyService>,
+    pub ledger: Arc<LedgerService>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: SolSenderSettings,
+    /// Open sweeps' last valid block heights (a sweep unknown here, after a restart, is given up
+    /// once the node does not know it: it only moves the bank's own money, so sweeping again is safe).
+    pub sweeps: Mutex<HashMap<String, u64>>,
+}
+
+impl std::fmt::Debug for SolSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SolSender").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+/// A refusal from the node's preflight simulation that no retry fixes (an empty hot wallet, a
+/// recipient below rent exemption): the withdrawal fails and its holds are voided. An unknown
+/// blockhash is not one of them: the transaction is simply re-signed later.
+fn permanent(e: &RpcError) -> bool {
+    match e {
+        RpcError::Node { code: -32002, message, .. } => !message.to_ascii_lowercase().contains("blockhash not found"),
+        _ => false,
+    }
+}
+
+fn holds(w: &Withdrawal) -> Vec<TransferId> {
+    w.hold_ids.split(',').filter_map(TransferId::from_api).collect()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn other(e: impl std::fmt::Display) -> SendError {
+    SendError::Other(e.to_string())
+}
+
+impl SolSender {
+    fn hot(&self) -> Result<SolKeypair, SendError> {
+        self.custody.solana_hot_keypair().map_err(other)
+    }
+
+    fn token(&self, asset: &str) -> Option<SolToken> {
+        self.custody.sol_token(asset).cloned()
+    }
+
+    /// What a landed transaction cost the hot wallet beyond the SOL it meant to move: the fee,
+    /// and rent for any token account it created. Ledgered once per signature.
+    async fn record_cost(&self, signature: &str, sent: u64, received: u64) -> Result<(), SendError> {
+        let Some(tx) = self.rpc.transaction(signature).await? else { return Ok(()) };
+        let hot = self.hot()?.address().to_string();
+        let Some(i) = tx.account_keys.iter().position(|k| *k == hot) else { return Ok(()) };
+        let pre = i128::from(tx.pre_balances.get(i).copied().unwrap_or(0));
+        let post = i128::from(tx.post_balances.get(i).copied().unwrap_or(0));
+        let cost = pre - post - i128::from(sent) + i128::from(received);
+        if let Ok(cost) = u128::try_from(cost) {
+            self.ledger.record_network_gas(CHAIN, "SOL", signature, cost).await.map_err(other)?;
+        }
+        Ok(())
+    }
+
+    /// The SOL a withdrawal moves out of the hot wallet itself (0 for tokens).
+    fn lamports_sent(&self, w: &Withdrawal) -> u64 {
+        if w.asset == "SOL" { u64::try_from(w.amount).unwrap_or(0) } else { 0 }
+    }
+
+    async fn fail(&self, mut w: Withdrawal, from_status: &str, code: &str, detail: String) -> Result<(), SendError> {
+        self.ledger.settle_withdrawal(&w.id, &holds(&w), false).await.map_err(other)?;
+        w.status = "failed".into();
+        w.failure = Some(code.to_owned());
+        if from_status == "signed" {
+            w.tx_hash = None;
+            w.raw_tx = None;
+        }
+        w.updated_at = self.clock.now_ms();
+        self.store.update_withdrawal(&w, from_status).await?;
+        metrics::counter!("withdrawals_total", "chain" => CHAIN, "result" => "failed").increment(1);
+        tracing::warn!(withdrawal = %w.id, code, detail = %detail, "withdrawal failed; holds voided");
+        Ok(())
+    }
+
+    fn instructions(&self, w: &Withdrawal, hot: &SolKeypair) -> Result<Vec<Instruction>, SendError> {
+        let to = SolAddress::parse(&w.to_address).map_err(other)?;
+        let amount = u64::try_from(w.amount).map_err(other)?;
+        let mut out = match self.token(&w.asset) {
+            // The recipient's token account is created if missing (the hot wallet pays its rent).
+            Some(t) => vec![
+                create_associated_token_account(hot.address(), to, t.mint),
+                token_transfer_checked(
+                    associated_token_address(&hot.address(), &t.mint),
+                    t.mint,
+                    associated_token_address(&to, &t.mint),
+                    hot.address(),
+                    amount,
+                    t.decimals,
+                ),
+            ],
+            None => vec![system_transfer(hot.address(), to, amount)],
+        };
+        out.push(memo(&w.id));
+        Ok(out)
+    }
+
+    /// Signs `w` against a fresh blockhash; the caller stores it before sending.
+    async fn sign(&self, w: &mut Withdrawal) -> Result<(), SendError> {
+        let hot = self.hot()?;
+        let instructions = self.instructions(w, &hot)?;
+        let (blockhash, last_valid) = self.rpc.latest_blockhash().await?;
+        let signed = sign(&hot, &[], &instructions, &blockhash).map_err(other)?;
+        if let Some(old) = w.tx_hash.take() {
+            w.old_hashes = [w.old_hashes.as_str(), old.as_str()]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(",");
+        }
+        w.raw_tx = Some(b64(&signed.bytes));
+        w.tx_hash = Some(signed.signature);
+        w.nonce = Some(last_valid);
+        w.updated_at = self.clock.now_ms();
+        Ok(())
+    }
+
+    async fn send_stored(&self, w: &Withdrawal) -> Result<(), RpcError> {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(w.raw_tx.as_deref().unwrap_or_default())
+            .map_err(|e| RpcError::Malformed { chain: CHAIN, detail: e.to_string() })?;
+        self.rpc.send(&raw).await.map(|_| ())
+    }
+
+    async fn broadcast(&self, mut w: Withdrawal) -> Result<(), SendError> {
+        match self.send_stored(&w).await {
+            Err(e) if permanent(&e) => return self.fail(w, "signed", "network_refused", e.to_string()).await,
+            // Anything else: tracked as sent; re-sent until its blockhash expires, then re-signed.
+            Err(e) => tracing::warn!(withdrawal = %w.id, error = %e, "withdrawal send failed; will re-send"),
+            Ok(()) => {}
+        }
+        w.status = "broadcast".into();
+        w.updated_at = self.clock.now_ms();
+        self.store.update_withdrawal(&w, "signed").await?;
+        tracing::info!(withdrawal = %w.id, signature = w.tx_hash.as_deref().unwrap_or(""), "withdrawal broadcast");
+        Ok(())
+    }
+
+    /// One pass: send signed ones, sign and send requested ones, track broadcast ones, sweep.
+    pub async fn tick(&self) -> Result<(), SendError> {
+        for w in self.store.withdrawals_with_status(CHAIN, "signed", 100).await? {
+            self.broadcast(w).await?;
+        }
+        for mut w in self.store.withdrawals_with_status(CHAIN, "requested", 100).await? {
+            if let Err(e) = self.sign(&mut w).await {
+                if matches!(e, SendError::Other(_)) {
+                    // Not representable on Solana (checked at request; defensive).
+                    self.fail(w, "requested", "network_refused", e.to_string()).await?;
+                    continue;
+                }
+                return Err(e);
+            }
+            w.status = "signed".into();
+            if self.store.update_withdrawal(&w, "requested").await? {
+                self.broadcast(w).await?;
+            }
+        }
+        let slot = self.rpc.slot().await?;
+        let height = self.rpc.block_height().await?;
+        let now = self.clock.now_ms();
+        let mut oldest_pending_ms: i64 = 0;
+        for mut w in self.store.withdrawals_with_status(CHAIN, "broadcast", 500).await? {
+            let current = w.tx_hash.clone().unwrap_or_default();
+            let signatures: Vec<String> = std::iter::once(current.clone())
+                .chain(w.old_hashes.split(',').filter(|s| !s.is_empty()).map(str::to_owned))
+                .collect();
+            let statuses = self.rpc.signature_statuses(&signatures).await?;
+            let landed = signatures.iter().zip(statuses).find_map(|(sig, s)| s.map(|s| (sig.clone(), s)));
+            match landed {
+                Some((sig, s)) if s.failed => {
+                    self.record_cost(&sig, 0, 0).await?;
+                    w.tx_hash = Some(sig.clone());
+                    self.fail(w, "broadcast", "reverted", format!("transaction {sig} failed on chain")).await?;
+                }
+                Some((sig, s)) if slot + 1 >= s.slot + self.settings.confirmations => {
+                    self.record_cost(&sig, self.lamports_sent(&w), 0).await?;
+                    self.ledger.settle_withdrawal(&w.id, &holds(&w), true).await.map_err(other)?;
+                    w.status = "confirmed".into();
+                    w.tx_hash = Some(sig);
+                    w.updated_at = now;
+                    self.store.update_withdrawal(&w, "broadcast").await?;
+                    metrics::counter!("withdrawals_total", "chain" => CHAIN, "result" => "confirmed").increment(1);
+                }
+                Some(_) => {}
+                None if height > w.nonce.unwrap_or(0) => {
+                    // Expired unseen: it can never land now, so a fresh signature is safe.
+                    self.sign(&mut w).await?;
+                    if self.store.update_withdrawal(&w, "broadcast").await? {
+                        tracing::warn!(withdrawal = %w.id, "withdrawal expired unseen; signed again with a new blockhash");
+                        if let Err(e) = self.send_stored(&w).await {
+                            tracing::warn!(withdrawal = %w.id, error = %e, "re-send failed; will retry");
+                        }
+                    }
+                }
+                None => {
+                    // Nodes drop transactions under load: send the same bytes again until expiry.
+                    let _ = self.send_stored(&w).await;
+                    oldest_pending_ms = oldest_pending_ms.max(now - w.created_at);
+                }
+            }
+        }
+        metrics::gauge!("withdrawal_oldest_pending_seconds", "chain" => CHAIN).set((oldest_pending_ms / 1000) as f64);
+        self.sweep(height).await
+    }
+
+    /// Moves credited deposits into the hot wallet: tokens first, then SOL. The hot wallet pays
+    /// every fee (deposit addresses need no SOL for gas), and the deposit address co-signs.
+    async fn sweep(&self, height: u64) -> Result<(), SendError> {
+        let hot = self.hot()?;
+        for a in self.store.funded_deposit_addresses(CHAIN).await? {
+            if let Some(sig) = self.store.open_sweep(CHAIN, &a.address).await? {
+                let status = self.rpc.signature_statuses(std::slice::from_ref(&sig)).await?.pop().flatten();
+                let valid_until = self.sweeps.lock().ok().and_then(|m| m.get(&sig).copied());
+                match status {
+                    Some(s) => {
+                        let swept = self.store_sweep_lamports(&sig, &a.address).await;
+                        self.record_cost(&sig, 0, if s.failed { 0 } else { swept }).await?;
+                        self.store.finish_sweep(&sig, if s.failed { "failed" } else { "confirmed" }).await?;
+                        metrics::counter!("chain_sweeps_total", "chain" => CHAIN).increment(1);
+                    }
+                    None if valid_until.is_none_or(|v| height > v) => self.store.finish_sweep(&sig, "failed").await?,
+                    None => continue,
+                }
+                if let Ok(mut m) = self.sweeps.lock() {
+                    m.remove(&sig);
+                }
+            }
+            let owner = SolAddress::parse(&a.address).map_err(other)?;
+            let mut instructions = Vec::new();
+            let mut lamports = 0;
+            for t in self.custody.solana().map(|s| s.tokens.clone()).unwrap_or_default() {
+                let from = associated_token_address(&owner, &t.mint);
+                let Some(balance) = self.rpc.token_account_balance(&from).await?.filter(|b| *b > 0) else { continue };
+                instructions.push(create_associated_token_account(hot.address(), hot.address(), t.mint));
+                let to = associated_token_address(&hot.address(), &t.mint);
+                instructions.push(token_transfer_checked(from, t.mint, to, owner, balance, t.decimals));
+                break;
+            }
+            if instructions.is_empty() {
+                lamports = self.rpc.balance(&owner).await?;
+                if lamports < SWEEP_MIN_LAMPORTS {
+                    continue;
+                }
+                instructions.push(system_transfer(owner, hot.address(), lamports));
+            }
+            let key = self.custody.solana_deposit_keypair(a.index).map_err(other)?;
+            let (blockhash, last_valid) = self.rpc.latest_blockhash().await?;
+            let signed = sign(&hot, &[&key], &instructions, &blockhash).map_err(other)?;
+            // Recorded first: a crash after sending still finds and settles the sweep.
+            self.store
+                .record_sweep(CHAIN, &a.address, &signed.signature, u128::from(lamports), self.clock.now_ms())
+                .await?;
+            if let Ok(mut m) = self.sweeps.lock() {
+                m.insert(signed.signature.clone(), last_valid);
+            }
+            if let Err(e) = self.rpc.send(&signed.bytes).await {
+                self.store.finish_sweep(&signed.signature, "failed").await?;
+                tracing::warn!(address = %a.address, error = %e, "sweep refused; will retry");
+            }
+        }
+        Ok(())
+    }
+
+    /// The lamports a SOL sweep moved (0 for a token sweep): read back from the transaction.
+    async fn store_sweep_lamports(&self, signature: &str, address: &str) -> u64 {
+        let Ok(Some(tx)) = self.rpc.transaction(signature).await else { return 0 };
+        let Some(i) = tx.account_keys.iter().position(|k| k == address) else { return 0 };
+        let pre = tx.pre_balances.get(i).copied().unwrap_or(0);
+        let post = tx.post_balances.get(i).copied().unwrap_or(0);
+        pre.saturating_sub(post)
+    }
+
+    pub async fn run(self, leases: Arc<dyn LeaseStore>, holder: String, stop: tokio::sync::watch::Receiver<bool>) {
+        let lease = LeaseLoop { lease: LEASE, leases, holder, clock: self.clock.as_ref(), poll: self.settings.poll };
+        lease.run(stop, || self.tick()).await;
+    }
+}
