@@ -1,7 +1,7 @@
 // Customer journeys in a real browser against the real binary (issue 6, "Done when").
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { DESKTOP, PASSWORD, apiPerson, launch, screenshots, startAnvil, startServer, totp } from "./support.mjs";
+import { DESKTOP, PASSWORD, apiPerson, launch, screenshots, startAnvil, startServer, startSolana, totp } from "./support.mjs";
 
 let server;
 let browser;
@@ -276,9 +276,12 @@ test("a business creates an API key, shown once; crypto says custody is disabled
   await page.context().close();
 });
 
-test("with custody on: deposit address with QR code, an ETH deposit confirming then credited, a withdrawal with fee and step-up", async () => {
+test("with custody on: deposit addresses with QR codes, ETH and SOL deposits confirming then credited, withdrawals with fee and step-up", async () => {
   const chain = await startAnvil();
+  const solana = await startSolana();
   const custody = await startServer({
+    SOLANA_RPC_URL: solana.url,
+    SOLANA_CONFIRMATIONS: "5",
     ETHEREUM_RPC_URL: chain.url,
     ETHEREUM_CHAIN_ID: "31337",
     ETHEREUM_CONFIRMATIONS: "3",
@@ -303,10 +306,12 @@ test("with custody on: deposit address with QR code, an ETH deposit confirming t
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Hello, Satoshi" }).waitFor();
     await page.getByRole("link", { name: "Crypto" }).click();
-    // The first customer gets derivation index 1 (chains.md vectors). Solana stays off until watched.
+    // The first customer gets derivation index 1 on each chain (chains.md vectors).
     const eth = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+    const sol = "AqynRZwvVqUPRwRJXvm6odUb3t93fDjnWe3p6BeuUFxD";
     await page.getByTestId("deposit-ethereum").filter({ hasText: eth }).waitFor();
-    assert.equal(await page.getByRole("img", { name: "QR code of your deposit address" }).count(), 1);
+    await page.getByTestId("deposit-solana").filter({ hasText: sol }).waitFor();
+    assert.equal(await page.getByRole("img", { name: "QR code of your deposit address" }).count(), 2);
     await page.getByText("No deposits yet.").waitFor();
 
     // 0.25 ETH from anvil's (unlocked) account 9 to the deposit address.
@@ -321,8 +326,13 @@ test("with custody on: deposit address with QR code, an ETH deposit confirming t
     await chain.rpc("anvil_mine", [3]);
     await deposits.getByText("Credited").waitFor({ timeout: 15000 });
     await screenshots(page, "crypto-deposit");
+    // 2 SOL from the node's faucet straight to the Solana deposit address; slots pass on their own.
+    await solana.rpc("requestAirdrop", [sol, 2_000_000_000]);
+    await deposits.getByText("2.00 SOL").waitFor({ timeout: 15000 });
+    await deposits.locator("li", { hasText: "2.00 SOL" }).getByText("Credited").waitFor({ timeout: 15000 });
     await page.goto(base + "/");
     await page.getByTestId("total-ETH").getByText("0.25 ETH").waitFor();
+    await page.getByTestId("total-SOL").getByText("2.00 SOL").waitFor();
 
     // Withdraw: needs an authenticator, a review with the fee, and a fresh code.
     await page.goto(base + "/security");
@@ -332,13 +342,14 @@ test("with custody on: deposit address with QR code, an ETH deposit confirming t
     await page.getByRole("button", { name: "Turn on" }).click();
     await page.getByRole("button", { name: "I have saved them" }).click();
     await page.getByRole("link", { name: "Crypto" }).click();
-    await page.getByLabel("To address").fill("0x000000000000000000000000000000000000dEaD");
-    await page.getByLabel("Amount (ETH)").fill("0.1");
-    await page.getByRole("button", { name: "Review" }).click();
-    await page.getByText("0.0005 ETH").waitFor();
-    await page.getByText("0.1005 ETH").waitFor();
+    const ethCard = page.locator(".card", { hasText: "Withdraw ETH" });
+    await ethCard.getByLabel("To address").fill("0x000000000000000000000000000000000000dEaD");
+    await ethCard.getByLabel("Amount (ETH)").fill("0.1");
+    await ethCard.getByRole("button", { name: "Review" }).click();
+    await ethCard.getByText("0.0005 ETH").waitFor();
+    await ethCard.getByText("0.1005 ETH").waitFor();
     await screenshots(page, "crypto-withdraw-review");
-    await page.getByRole("button", { name: "Confirm withdrawal" }).click();
+    await ethCard.getByRole("button", { name: "Confirm withdrawal" }).click();
     const stepUp = page.getByText("For your security, enter the current code");
     const accepted = page.getByText("Withdrawal accepted.");
     await Promise.race([stepUp.waitFor(), accepted.waitFor()]);
@@ -347,16 +358,32 @@ test("with custody on: deposit address with QR code, an ETH deposit confirming t
       await page.getByRole("button", { name: "Verify" }).click();
     }
     await accepted.waitFor();
-    const withdrawals = page.getByTestId("withdrawals");
+    const withdrawals = ethCard.getByTestId("withdrawals");
     for (let i = 0; i < 60 && !(await withdrawals.getByText("Confirmed").isVisible()); i++) {
       await chain.rpc("anvil_mine", [1]);
       await new Promise((r) => setTimeout(r, 250));
     }
     await withdrawals.getByText("Confirmed").waitFor();
+
+    // SOL out, paid from the hot wallet the deposit was swept into. A mistyped address is caught first.
+    const solCard = page.locator(".card", { hasText: "Withdraw SOL" });
+    const outside = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
+    await solCard.getByLabel("To address").fill("0x000000000000000000000000000000000000dEaD");
+    await solCard.getByLabel("Amount (SOL)").fill("0.5");
+    await solCard.getByRole("button", { name: "Review" }).click();
+    await solCard.getByText("Enter a Solana address").waitFor();
+    await solCard.getByLabel("To address").fill(outside);
+    await solCard.getByRole("button", { name: "Review" }).click();
+    await solCard.getByText("0.50001 SOL").waitFor();
+    await solCard.getByRole("button", { name: "Confirm withdrawal" }).click();
+    await solCard.getByText("Withdrawal accepted.").waitFor();
+    await solCard.getByTestId("withdrawals").getByText("Confirmed").waitFor({ timeout: 20000 });
+    assert.equal(await solana.rpc("getBalance", [outside]).then((b) => b.value), 500_000_000);
     await screenshots(page, "crypto-withdrawn");
     await context.close();
   } finally {
     await custody.stop();
     chain.stop();
+    solana.stop();
   }
 });

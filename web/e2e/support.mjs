@@ -105,6 +105,33 @@ export async function startAnvil() {
   return { url, rpc, stop: () => child.kill() };
 }
 
+/** The Solana node from tools/chains/bin (scripts/local-chains install), on free ports. */
+export async function startSolana() {
+  const [port, ws] = [await freePort(), await freePort()];
+  const bin = join(root, "tools/chains/bin/pb-solana-node");
+  const child = spawn(bin, ["--port", String(port), "--ws-port", String(ws), "--slot-ms", "100"], { stdio: "ignore" });
+  const url = `http://127.0.0.1:${port}`;
+  const rpc = async (method, params = []) => {
+    const r = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    });
+    const body = await r.json();
+    if (body.error) throw new Error(`${method}: ${body.error.message}`);
+    return body.result;
+  };
+  for (let i = 0; i < 200; i++) {
+    try {
+      await rpc("getSlot");
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { url, rpc, stop: () => child.kill() };
+}
+
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 

@@ -14,7 +14,8 @@ use base64::Engine as _;
 use pb_chains::SolAddress;
 use pb_chains::jsonrpc::RpcError;
 use pb_chains::sol_programs::{
-    associated_token_address, create_associated_token_account, memo, system_transfer, token_transfer_checked,
+    LAMPORTS_PER_SIGNATURE, TOKEN_ACCOUNT_LEN, associated_token_address, create_associated_token_account, memo,
+    system_transfer, token_transfer_checked,
 };
 use pb_chains::sol_rpc::SolRpc;
 use pb_chains::sol_tx::{Instruction, SolKeypair, sign};
@@ -28,8 +29,8 @@ use std::time::Duration;
 
 const CHAIN: &str = "solana";
 pub const LEASE: &str = "withdrawal-sender-solana";
-/// Below this many lamports a deposit address is not worth a sweep's two signatures.
-const SWEEP_MIN_LAMPORTS: u64 = 2 * 2 * pb_chains::sol_programs::LAMPORTS_PER_SIGNATURE;
+/// Below this many lamports a deposit address is not worth a sweep (it pays one signature).
+const SWEEP_MIN_LAMPORTS: u64 = 4 * LAMPORTS_PER_SIGNATURE;
 
 #[derive(Debug, Clone)]
 pub struct SolSenderSettings {
@@ -86,16 +87,20 @@ impl SolSender {
         self.custody.sol_token(asset).cloned()
     }
 
-    /// What a landed transaction cost the hot wallet beyond the SOL it meant to move: the fee,
-    /// and rent for any token account it created. Ledgered once per signature.
-    async fn record_cost(&self, signature: &str, sent: u64, received: u64) -> Result<(), SendError> {
+    /// What a landed transaction cost the bank beyond the SOL it meant to send out: the fee, and
+    /// rent for any token account it created — the lamports that left `bank_accounts` (the hot
+    /// wallet, and a deposit address in a sweep) less `sent_out`. Ledgered once per signature.
+    async fn record_cost(&self, signature: &str, bank_accounts: &[String], sent_out: u64) -> Result<(), SendError> {
         let Some(tx) = self.rpc.transaction(signature).await? else { return Ok(()) };
-        let hot = self.hot()?.address().to_string();
-        let Some(i) = tx.account_keys.iter().position(|k| *k == hot) else { return Ok(()) };
-        let pre = i128::from(tx.pre_balances.get(i).copied().unwrap_or(0));
-        let post = i128::from(tx.post_balances.get(i).copied().unwrap_or(0));
-        let cost = pre - post - i128::from(sent) + i128::from(received);
-        if let Ok(cost) = u128::try_from(cost) {
+        let mut spent: i128 = 0;
+        for (i, key) in tx.account_keys.iter().enumerate() {
+            if bank_accounts.contains(key) {
+                let pre = i128::from(tx.pre_balances.get(i).copied().unwrap_or(0));
+                let post = i128::from(tx.post_balances.get(i).copied().unwrap_or(0));
+                spent += pre - post;
+            }
+        }
+        if let Ok(cost) = u128::try_from(spent - i128::from(sent_out)) {
             self.ledger.record_network_gas(CHAIN, "SOL", signature, cost).await.map_err(other)?;
         }
         Ok(())
@@ -204,6 +209,7 @@ impl SolSender {
                 self.broadcast(w).await?;
             }
         }
+        let hot = self.hot()?.address().to_string();
         let slot = self.rpc.slot().await?;
         let height = self.rpc.block_height().await?;
         let now = self.clock.now_ms();
@@ -217,12 +223,12 @@ impl SolSender {
             let landed = signatures.iter().zip(statuses).find_map(|(sig, s)| s.map(|s| (sig.clone(), s)));
             match landed {
                 Some((sig, s)) if s.failed => {
-                    self.record_cost(&sig, 0, 0).await?;
+                    self.record_cost(&sig, std::slice::from_ref(&hot), 0).await?;
                     w.tx_hash = Some(sig.clone());
                     self.fail(w, "broadcast", "reverted", format!("transaction {sig} failed on chain")).await?;
                 }
                 Some((sig, s)) if slot + 1 >= s.slot + self.settings.confirmations => {
-                    self.record_cost(&sig, self.lamports_sent(&w), 0).await?;
+                    self.record_cost(&sig, std::slice::from_ref(&hot), self.lamports_sent(&w)).await?;
                     self.ledger.settle_withdrawal(&w.id, &holds(&w), true).await.map_err(other)?;
                     w.status = "confirmed".into();
                     w.tx_hash = Some(sig);
@@ -252,18 +258,20 @@ impl SolSender {
         self.sweep(height).await
     }
 
-    /// Moves credited deposits into the hot wallet: tokens first, then SOL. The hot wallet pays
-    /// every fee (deposit addresses need no SOL for gas), and the deposit address co-signs.
+    /// Moves credited deposits into the hot wallet. SOL: the deposit address pays its own fee
+    /// and sends the rest, so sweeps work with an empty hot wallet. Tokens: the hot wallet pays
+    /// the fee (and, the first time, its own token account's rent) once it holds enough SOL; the
+    /// deposit address co-signs as the tokens' owner.
     async fn sweep(&self, height: u64) -> Result<(), SendError> {
         let hot = self.hot()?;
+        let tokens = self.custody.solana().map(|s| s.tokens.clone()).unwrap_or_default();
         for a in self.store.funded_deposit_addresses(CHAIN).await? {
             if let Some(sig) = self.store.open_sweep(CHAIN, &a.address).await? {
                 let status = self.rpc.signature_statuses(std::slice::from_ref(&sig)).await?.pop().flatten();
                 let valid_until = self.sweeps.lock().ok().and_then(|m| m.get(&sig).copied());
                 match status {
                     Some(s) => {
-                        let swept = self.store_sweep_lamports(&sig, &a.address).await;
-                        self.record_cost(&sig, 0, if s.failed { 0 } else { swept }).await?;
+                        self.record_cost(&sig, &[hot.address().to_string(), a.address.clone()], 0).await?;
                         self.store.finish_sweep(&sig, if s.failed { "failed" } else { "confirmed" }).await?;
                         metrics::counter!("chain_sweeps_total", "chain" => CHAIN).increment(1);
                     }
@@ -275,26 +283,21 @@ impl SolSender {
                 }
             }
             let owner = SolAddress::parse(&a.address).map_err(other)?;
-            let mut instructions = Vec::new();
-            let mut lamports = 0;
-            for t in self.custody.solana().map(|s| s.tokens.clone()).unwrap_or_default() {
-                let from = associated_token_address(&owner, &t.mint);
-                let Some(balance) = self.rpc.token_account_balance(&from).await?.filter(|b| *b > 0) else { continue };
-                instructions.push(create_associated_token_account(hot.address(), hot.address(), t.mint));
-                let to = associated_token_address(&hot.address(), &t.mint);
-                instructions.push(token_transfer_checked(from, t.mint, to, owner, balance, t.decimals));
-                break;
-            }
-            if instructions.is_empty() {
-                lamports = self.rpc.balance(&owner).await?;
-                if lamports < SWEEP_MIN_LAMPORTS {
-                    continue;
-                }
-                instructions.push(system_transfer(owner, hot.address(), lamports));
-            }
             let key = self.custody.solana_deposit_keypair(a.index).map_err(other)?;
+            let (payer, instructions, lamports) = match self.token_sweep(&hot, &owner, &tokens).await? {
+                Some(ixs) => (&hot, ixs, 0),
+                None => {
+                    let balance = self.rpc.balance(&owner).await?;
+                    if balance < SWEEP_MIN_LAMPORTS {
+                        continue;
+                    }
+                    let lamports = balance - LAMPORTS_PER_SIGNATURE;
+                    (&key, vec![system_transfer(owner, hot.address(), lamports)], lamports)
+                }
+            };
+            let others: Vec<&SolKeypair> = if payer.address() == hot.address() { vec![&key] } else { Vec::new() };
             let (blockhash, last_valid) = self.rpc.latest_blockhash().await?;
-            let signed = sign(&hot, &[&key], &instructions, &blockhash).map_err(other)?;
+            let signed = sign(payer, &others, &instructions, &blockhash).map_err(other)?;
             // Recorded first: a crash after sending still finds and settles the sweep.
             self.store
                 .record_sweep(CHAIN, &a.address, &signed.signature, u128::from(lamports), self.clock.now_ms())
@@ -310,13 +313,32 @@ impl SolSender {
         Ok(())
     }
 
-    /// The lamports a SOL sweep moved (0 for a token sweep): read back from the transaction.
-    async fn store_sweep_lamports(&self, signature: &str, address: &str) -> u64 {
-        let Ok(Some(tx)) = self.rpc.transaction(signature).await else { return 0 };
-        let Some(i) = tx.account_keys.iter().position(|k| k == address) else { return 0 };
-        let pre = tx.pre_balances.get(i).copied().unwrap_or(0);
-        let post = tx.post_balances.get(i).copied().unwrap_or(0);
-        pre.saturating_sub(post)
+    /// The instructions sweeping one token balance of `owner`, if it holds any and the hot
+    /// wallet can pay for it (fee, its token account's rent if missing, and its own rent).
+    async fn token_sweep(
+        &self,
+        hot: &SolKeypair,
+        owner: &SolAddress,
+        tokens: &[SolToken],
+    ) -> Result<Option<Vec<Instruction>>, SendError> {
+        for t in tokens {
+            let from = associated_token_address(owner, &t.mint);
+            let Some(balance) = self.rpc.token_account_balance(&from).await?.filter(|b| *b > 0) else { continue };
+            let to = associated_token_address(&hot.address(), &t.mint);
+            let mut needed = 2 * LAMPORTS_PER_SIGNATURE + self.rpc.minimum_balance_for_rent_exemption(0).await?;
+            if self.rpc.token_account_balance(&to).await?.is_none() {
+                needed += self.rpc.minimum_balance_for_rent_exemption(TOKEN_ACCOUNT_LEN).await?;
+            }
+            if self.rpc.balance(&hot.address()).await? < needed {
+                tracing::info!(asset = %t.asset, "token sweep waits for SOL in the hot wallet to pay its fee");
+                return Ok(None);
+            }
+            return Ok(Some(vec![
+                create_associated_token_account(hot.address(), hot.address(), t.mint),
+                token_transfer_checked(from, t.mint, to, *owner, balance, t.decimals),
+            ]));
+        }
+        Ok(None)
     }
 
     pub async fn run(self, leases: Arc<dyn LeaseStore>, holder: String, stop: tokio::sync::watch::Receiver<bool>) {

@@ -235,6 +235,8 @@ impl Server {
             pb_ledger::VERIFY_LEASE,
             pb_custody::ETH_WATCHER_LEASE,
             pb_custody::ETH_SENDER_LEASE,
+            pb_custody::SOL_WATCHER_LEASE,
+            pb_custody::SOL_SENDER_LEASE,
         ];
         for name in leases {
             if let Err(e) = self.leases.release_lease(name, &self.dispatcher.holder).await {

@@ -57,7 +57,7 @@ export function Crypto() {
       ) : null}
       {addresses.map((a) => (
         <Card key={a.chain} title={t(`crypto.chain_${a.chain}` as MessageKey)}>
-          <p className="muted small">{t("crypto.deposit_note")}</p>
+          <p className="muted small">{t(`crypto.deposit_note_${a.chain}` as MessageKey)}</p>
           <QrCode text={a.address} label={t("crypto.qr_label")} />
           <code className="secret" data-testid={`deposit-${a.chain}`}>
             {a.address}
@@ -66,13 +66,16 @@ export function Crypto() {
       ))}
       {status?.enabled
         ? status.withdrawal_fees.map((fee) => (
-            <Card key={fee.chain} title={t("withdraw.title", { asset: fee.asset })}>
+            <Card key={`${fee.chain}-${fee.asset}`} title={t("withdraw.title", { asset: fee.asset })}>
               <Withdraw
                 accounts={accounts}
                 fee={fee}
                 onDone={() => void api.GET("/v1/withdrawals").then((r) => r.data && setWithdrawals(r.data.data))}
               />
-              {withdrawals.length > 0 ? <WithdrawalList items={withdrawals} scale={scales[fee.asset] ?? 18} /> : null}
+              <WithdrawalList
+                items={withdrawals.filter((w) => w.chain === fee.chain && w.asset === fee.asset)}
+                scale={scales[fee.asset] ?? 18}
+              />
             </Card>
           ))
         : null}

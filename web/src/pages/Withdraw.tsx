@@ -8,7 +8,13 @@ import { formatMoney, toMinorUnits } from "../money";
 
 type Step = "form" | "review" | "step_up" | "done";
 
-/** Withdraw ETH: form → review (fee shown) → step-up code if asked → queued. */
+/** What each chain's addresses look like (the server checks again: EIP-55 checksum, 32-byte key). */
+const ADDRESS: Record<string, { pattern: RegExp; placeholder: string }> = {
+  ethereum: { pattern: /^0x[0-9a-fA-F]{40}$/, placeholder: "0x…" },
+  solana: { pattern: /^[1-9A-HJ-NP-Za-km-z]{32,44}$/, placeholder: "base58…" },
+};
+
+/** Withdraw a coin or token to an outside address: form → review (fee shown) → step-up code if asked → queued. */
 export function Withdraw({
   accounts,
   fee,
@@ -20,10 +26,10 @@ export function Withdraw({
 }) {
   const { t, lang } = useI18n();
   const errorMessage = useErrorMessage();
-  const eth = accounts.filter((a) => a.asset === fee.asset && a.status === "open");
-  // Accounts may arrive after the first render: default to the first ETH account then.
+  const sources = accounts.filter((a) => a.asset === fee.asset && a.status === "open");
+  // Accounts may arrive after the first render: default to the first one of the asset then.
   const [chosen, setFrom] = useState("");
-  const from = chosen || eth[0]?.id || "";
+  const from = chosen || sources[0]?.id || "";
   const [to, setTo] = useState("");
   const [amount, setAmount] = useState("");
   const [code, setCode] = useState("");
@@ -32,16 +38,16 @@ export function Withdraw({
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const key = useRef<string | null>(null);
-  const source = eth.find((a) => a.id === from);
+  const source = sources.find((a) => a.id === from);
   const units = source ? toMinorUnits(amount, source.scale) : null;
   const money = (u: string) => formatMoney(u, source?.scale ?? 18, fee.asset, lang);
 
-  if (eth.length === 0) return <p className="muted">{t("withdraw.no_account", { asset: fee.asset })}</p>;
+  if (sources.length === 0) return <p className="muted">{t("withdraw.no_account", { asset: fee.asset })}</p>;
 
   function review(e: FormEvent) {
     e.preventDefault();
     const errs: Record<string, string> = {};
-    if (!/^0x[0-9a-fA-F]{40}$/.test(to.trim())) errs.to = t("withdraw.address_invalid");
+    if (!ADDRESS[fee.chain]?.pattern.test(to.trim())) errs.to = t(`withdraw.address_invalid_${fee.chain}` as MessageKey);
     if (!units) errs.amount = t("send.amount_invalid", { scale: source?.scale ?? 18 });
     else if (source && BigInt(units) + BigInt(fee.amount) > BigInt(source.balance.available))
       errs.amount = t("error.insufficient_funds");
@@ -155,13 +161,13 @@ export function Withdraw({
   return (
     <form onSubmit={review} noValidate>
       <Select label={t("send.from")} value={from} onChange={(e) => setFrom(e.target.value)}>
-        {eth.map((a) => (
+        {sources.map((a) => (
           <option key={a.id} value={a.id}>
             {a.name} — {formatMoney(a.balance.available, a.scale, a.asset, lang)}
           </option>
         ))}
       </Select>
-      <Field label={t("withdraw.to")} value={to} onChange={(e) => setTo(e.target.value)} error={errors.to} autoComplete="off" placeholder="0x…" />
+      <Field label={t("withdraw.to")} value={to} onChange={(e) => setTo(e.target.value)} error={errors.to} autoComplete="off" placeholder={ADDRESS[fee.chain]?.placeholder} />
       <Field
         label={t("send.amount_in", { asset: fee.asset })}
         value={amount}
@@ -179,6 +185,7 @@ export function Withdraw({
 
 export function WithdrawalList({ items, scale }: { items: Schemas["WithdrawalView"][]; scale: number }) {
   const { t, lang } = useI18n();
+  if (items.length === 0) return null;
   return (
     <ul className="list" data-testid="withdrawals">
       {items.map((w) => (

@@ -7,27 +7,12 @@ use crate::helpers::{Backend, TestApp, json};
 use pb_chains::eth_rpc::EthRpc;
 use pb_testkit::anvil::Anvil;
 use serde_json::{Value, json};
-use sqlx::Connection;
 use std::time::Duration;
 
 const WEI: &str = "1500000000000000000";
 
 async fn deposits(app: &TestApp, token: &str) -> Vec<Value> {
     json(app.get_as(token, "/v1/deposits").await).await["data"].as_array().unwrap().clone()
-}
-
-async fn rescan_from_genesis(backend: Backend, database_url: Option<&str>, data_dir: &str) {
-    match (backend, database_url) {
-        (Backend::Postgres, Some(url)) => {
-            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-            sqlx::query("UPDATE chain_cursors SET next_block = 0, last_hash = NULL").execute(&mut c).await.unwrap();
-        }
-        _ => {
-            let mut c =
-                sqlx::SqliteConnection::connect(&format!("sqlite://{data_dir}/protocol-bank.db")).await.unwrap();
-            sqlx::query("UPDATE chain_cursors SET next_block = 0, last_hash = NULL").execute(&mut c).await.unwrap();
-        }
-    }
 }
 
 async fn start(backend: Backend, node: &Anvil, data_dir: &str, database_url: Option<&str>) -> TestApp {

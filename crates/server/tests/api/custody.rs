@@ -40,7 +40,14 @@ async fn deposit_addresses_follow_the_derivation_vectors(app: TestApp) {
     let bob = app.verified_person("bob@custody.example", "individual").await;
     let status = json(app.get_as(&alice.token, "/v1/custody").await).await;
     assert_eq!(status["enabled"], true);
-    assert_eq!(status["chains"], serde_json::json!(["ethereum"]), "Solana stays off until it is watched");
+    assert_eq!(status["chains"], serde_json::json!(["ethereum", "solana"]));
+    let fees: Vec<(&str, &str)> = status["withdrawal_fees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["chain"].as_str().unwrap(), f["asset"].as_str().unwrap()))
+        .collect();
+    assert_eq!(fees, [("ethereum", "ETH"), ("solana", "SOL")]);
 
     // Index 0 is each chain's hot wallet; customers get 1, 2, … (chains.md vectors).
     let alices = address(&app, &alice.token, "ethereum").await;
@@ -52,11 +59,13 @@ async fn deposit_addresses_follow_the_derivation_vectors(app: TestApp) {
     assert!(bobs.iter().all(|a| *a == bobs[0]), "{bobs:?}");
     assert_ne!(bobs[0], alices, "one address per customer");
     assert_eq!(pb_chains::EthAddress::parse(&bobs[0]).unwrap().to_string(), bobs[0], "EIP-55 checksummed");
-    assert_error(app.get_as(&alice.token, "/v1/deposit-addresses?chain=solana").await, 409, "custody_disabled").await;
+    // Solana counts its own indices: alice's first address there is m/44'/501'/1'/0'.
+    assert_eq!(address(&app, &alice.token, "solana").await, "AqynRZwvVqUPRwRJXvm6odUb3t93fDjnWe3p6BeuUFxD");
 
     let mine = json(app.get_as(&alice.token, "/v1/deposit-addresses").await).await;
-    let chains: Vec<&str> = mine["data"].as_array().unwrap().iter().map(|a| a["chain"].as_str().unwrap()).collect();
-    assert_eq!(chains, ["ethereum"]);
+    let mut chains: Vec<&str> = mine["data"].as_array().unwrap().iter().map(|a| a["chain"].as_str().unwrap()).collect();
+    chains.sort_unstable();
+    assert_eq!(chains, ["ethereum", "solana"]);
     assert!(mine["data"].as_array().unwrap().iter().all(|a: &Value| a["owner"] == alice.id.as_str()));
 
     assert_error(app.get_as(&alice.token, "/v1/deposit-addresses?chain=bitcoin").await, 422, "validation_failed").await;

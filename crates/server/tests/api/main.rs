@@ -9,6 +9,7 @@ mod people;
 mod chain_deposits;
 mod chain_reorgs;
 mod chain_reserves;
+mod chain_solana;
 mod chain_support;
 mod chain_tokens;
 mod chain_withdrawals;
