@@ -29,6 +29,8 @@ use std::time::Duration;
 
 const CHAIN: &str = "solana";
 pub const LEASE: &str = "withdrawal-sender-solana";
+/// Blocks a blockhash stays valid for (the runtime's MAX_PROCESSING_AGE).
+const MAX_BLOCKHASH_AGE: u64 = 150;
 /// Below this many lamports a deposit address is not worth a sweep (it pays one signature).
 const SWEEP_MIN_LAMPORTS: u64 = 4 * LAMPORTS_PER_SIGNATURE;
 
@@ -45,8 +47,8 @@ pub struct SolSender {
     pub ledger: Arc<LedgerService>,
     pub clock: Arc<dyn Clock>,
     pub settings: SolSenderSettings,
-    /// Open sweeps' last valid block heights (a sweep unknown here, after a restart, is given up
-    /// once the node does not know it: it only moves the bank's own money, so sweeping again is safe).
+    /// Open sweeps' last valid block heights: an open sweep the node does not know is given up
+    /// (and the address swept again) only once it can no longer land.
     pub sweeps: Mutex<HashMap<String, u64>>,
 }
 
@@ -268,14 +270,20 @@ impl SolSender {
         for a in self.store.funded_deposit_addresses(CHAIN).await? {
             if let Some(sig) = self.store.open_sweep(CHAIN, &a.address).await? {
                 let status = self.rpc.signature_statuses(std::slice::from_ref(&sig)).await?.pop().flatten();
-                let valid_until = self.sweeps.lock().ok().and_then(|m| m.get(&sig).copied());
+                // Unknown here (signed before a restart): its blockhash was at most 150 blocks old
+                // then, so it cannot land after another 150 blocks from now.
+                let valid_until = self
+                    .sweeps
+                    .lock()
+                    .map(|mut m| *m.entry(sig.clone()).or_insert(height + MAX_BLOCKHASH_AGE))
+                    .unwrap_or(u64::MAX);
                 match status {
                     Some(s) => {
                         self.record_cost(&sig, &[hot.address().to_string(), a.address.clone()], 0).await?;
                         self.store.finish_sweep(&sig, if s.failed { "failed" } else { "confirmed" }).await?;
                         metrics::counter!("chain_sweeps_total", "chain" => CHAIN).increment(1);
                     }
-                    None if valid_until.is_none_or(|v| height > v) => self.store.finish_sweep(&sig, "failed").await?,
+                    None if height > valid_until => self.store.finish_sweep(&sig, "failed").await?,
                     None => continue,
                 }
                 if let Ok(mut m) = self.sweeps.lock() {
