@@ -18,7 +18,7 @@ pub use eth_sender::{EthSender, EthSenderSettings, LEASE as ETH_SENDER_LEASE, Se
 pub use eth_watcher::{EthWatcher, EthWatcherSettings, LEASE as ETH_WATCHER_LEASE, TickReport, WatchError};
 pub use reserves::{Reserve, ReservesError, ethereum_reserves, ethereum_token_reserves, solana_reserves};
 pub use seed::{SeedSource, seal_new_seed, unlock_seed};
-pub use service::{CustodyError, CustodyService, SolToken, SolanaCustody};
+pub use service::{CustodyError, CustodyService, SolToken, SolanaCustody, WithdrawalLimits};
 pub use sol_sender::{LEASE as SOL_SENDER_LEASE, SolSender, SolSenderSettings};
 pub use sol_watcher::{LEASE as SOL_WATCHER_LEASE, SolWatcher, SolWatcherSettings};
 pub use withdrawals::{WithdrawalError, WithdrawalRequest};

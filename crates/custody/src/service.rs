@@ -38,6 +38,22 @@ pub struct CustodyService {
     tokens: Vec<(String, pb_chains::EthAddress)>,
     token_withdrawal_fee: u128,
     solana: Option<SolanaCustody>,
+    limits: Option<WithdrawalLimits>,
+}
+
+/// Per customer and asset, what may be withdrawn in any 24 hours (smallest units). Checked under
+/// a per-customer lock (a lease row, so it holds across instances), so concurrent requests
+/// cannot together exceed it.
+#[derive(Clone)]
+pub struct WithdrawalLimits {
+    pub per_day: std::collections::BTreeMap<String, u128>,
+    pub leases: Arc<dyn pb_domain::LeaseStore>,
+}
+
+impl std::fmt::Debug for WithdrawalLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WithdrawalLimits").field("per_day", &self.per_day).finish_non_exhaustive()
+    }
 }
 
 /// An SPL token custody handles: the ledger asset, its mint, and the mint's decimals (which
@@ -85,7 +101,18 @@ impl CustodyService {
             tokens: Vec::new(),
             token_withdrawal_fee: 0,
             solana: None,
+            limits: None,
         }
+    }
+
+    /// Turns on rolling 24-hour withdrawal limits for the assets named.
+    pub fn with_withdrawal_limits(mut self, limits: WithdrawalLimits) -> Self {
+        self.limits = Some(limits).filter(|l| !l.per_day.is_empty());
+        self
+    }
+
+    pub(crate) fn withdrawal_limits(&self) -> Option<&WithdrawalLimits> {
+        self.limits.as_ref()
     }
 
     /// Switches Solana custody on.

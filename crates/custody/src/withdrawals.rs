@@ -10,6 +10,13 @@ use pb_domain::ledger::account::AccountId;
 use pb_domain::ledger::store::Idempotency;
 use pb_ledger::{LedgerError, LedgerService};
 
+/// The rolling window of withdrawal limits.
+const DAY_MS: i64 = 86_400_000;
+/// How long a request waits for the customer's withdrawal lock, and how long the lock lives if
+/// its holder dies.
+const LOCK_WAIT_MS: i64 = 5_000;
+const LOCK_TTL_MS: i64 = 15_000;
+
 #[derive(Debug, Clone)]
 pub struct WithdrawalRequest {
     pub account_id: AccountId,
@@ -30,6 +37,10 @@ pub enum WithdrawalError {
     UnsupportedAsset(String),
     #[error("{0}")]
     InvalidAmount(String),
+    #[error("this withdrawal would exceed the 24-hour limit of {limit}; {remaining} remains")]
+    LimitExceeded { limit: u128, remaining: u128 },
+    #[error("another withdrawal for this customer is being placed; retry shortly")]
+    Busy,
 }
 
 impl CustodyService {
@@ -58,7 +69,56 @@ impl CustodyService {
             self.check_solana_recipient(&to, req.amount).await?;
         }
         let fee = self.withdrawal_fee_for(chain, asset);
-        let (results, replayed) = ledger.hold_withdrawal(&account, chain.as_str(), req.amount, fee, &to, idem).await?;
+        let Some((limits, max)) = self.withdrawal_limits().and_then(|l| l.per_day.get(asset).map(|m| (l, *m))) else {
+            return self.place(ledger, &account, chain, to, req.amount, fee, idem).await;
+        };
+        // One withdrawal at a time per customer while limits are counted, across instances.
+        let lock = format!("withdrawal-limit:{}", account.owner);
+        let holder = pb_domain::identity::ids::new_id("wl");
+        let deadline = self.now_ms() + LOCK_WAIT_MS;
+        while !limits
+            .leases
+            .try_acquire_lease(&lock, &holder, self.now_ms(), LOCK_TTL_MS)
+            .await
+            .map_err(CustodyError::from)?
+        {
+            if self.now_ms() > deadline {
+                return Err(WithdrawalError::Busy);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let outcome = async {
+            // A retry replays its first answer; only a new request counts against the limit.
+            if !self.store().idempotency_key_used(&idem.owner, &idem.key).await.map_err(CustodyError::from)? {
+                let since = self.now_ms() - DAY_MS;
+                let used =
+                    self.store().withdrawn_since(&account.owner, asset, since).await.map_err(CustodyError::from)?;
+                if used.saturating_add(req.amount.units()) > max {
+                    return Err(WithdrawalError::LimitExceeded { limit: max, remaining: max.saturating_sub(used) });
+                }
+            }
+            self.place(ledger, &account, chain, to, req.amount, fee, idem).await
+        }
+        .await;
+        if let Err(e) = limits.leases.release_lease(&lock, &holder).await {
+            tracing::warn!(error = %e, "withdrawal limit lock not released; it expires by itself");
+        }
+        outcome
+    }
+
+    /// Places the holds and records the withdrawal for the sender.
+    #[allow(clippy::too_many_arguments)]
+    async fn place(
+        &self,
+        ledger: &LedgerService,
+        account: &pb_domain::ledger::account::Account,
+        chain: Chain,
+        to: String,
+        amount: Amount,
+        fee: u128,
+        idem: Idempotency,
+    ) -> Result<(Result<Withdrawal, pb_domain::ledger::TransferError>, bool), WithdrawalError> {
+        let (results, replayed) = ledger.hold_withdrawal(account, chain.as_str(), amount, fee, &to, idem).await?;
         let mut holds = Vec::new();
         for r in &results {
             match r {
@@ -85,7 +145,7 @@ impl CustodyService {
             chain: chain.as_str().to_owned(),
             asset: account.asset.to_string(),
             to_address: to,
-            amount: req.amount.units(),
+            amount: amount.units(),
             fee,
             hold_ids: holds.iter().map(|h| h.to_api()).collect::<Vec<_>>().join(","),
             status: "requested".into(),

@@ -124,6 +124,12 @@ pub trait CustodyStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Vec<Withdrawal>, StoreError>;
     /// Writes the row's mutable fields if its status is still `expected_status`.
     async fn update_withdrawal(&self, w: &Withdrawal, expected_status: &str) -> Result<bool, StoreError>;
+    /// What `owner` asked to withdraw of `asset` since `since_ms`: every withdrawal not failed
+    /// (for the rolling withdrawal limit).
+    async fn withdrawn_since(&self, owner: &str, asset: &str, since_ms: i64) -> Result<u128, StoreError>;
+    /// Whether the ledger already holds a record of this Idempotency-Key: the request is a retry,
+    /// which replays its first answer rather than being checked against limits again.
+    async fn idempotency_key_used(&self, owner: &str, key: &str) -> Result<bool, StoreError>;
     async fn next_nonce(&self, chain: &str, address: &str) -> Result<Option<u64>, StoreError>;
     async fn set_next_nonce(&self, chain: &str, address: &str, next: u64) -> Result<(), StoreError>;
 

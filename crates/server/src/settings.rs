@@ -191,6 +191,11 @@ pub const SETTINGS: &[Setting] = &[
         Some("1000000"),
         "What a customer pays per SPL token withdrawal (which may create the recipient's token account), in the token's smallest units (1 USDC by default).",
     ),
+    s(
+        "WITHDRAWAL_DAILY_LIMITS",
+        None,
+        "Per customer, what may be withdrawn on chain in any 24 hours, as `ASSET=amount` pairs in smallest units separated by commas (e.g. `ETH=10000000000000000000,SOL=100000000000,USDC-ETH=50000000000`). Assets not named have no limit.",
+    ),
     secret("ETHEREUM_RPC_URL", "Ethereum JSON-RPC endpoint (HTTP). Unset: custody on Ethereum is off."),
     secret("SOLANA_RPC_URL", "Solana JSON-RPC endpoint (HTTP). Unset: custody on Solana is off."),
     secret("KYC_API_KEY", "API key for the KYC/AML provider. Unset: the sandbox provider (development only)."),

@@ -191,10 +191,32 @@ pub async fn custody(config: &Config, stores: &Stores, secret_key: &SecretString
         config.ethereum_rpc_url.as_ref().map(|u| pb_chains::eth_rpc::EthRpc::new(u.expose_secret())),
     )
     .with_tokens(ethereum_tokens(config)?, config.ethereum_token_withdrawal_fee);
+    let service = service.with_withdrawal_limits(pb_custody::WithdrawalLimits {
+        per_day: withdrawal_limits(config)?,
+        leases: stores.leases.clone(),
+    });
     Ok(match solana {
         Some(s) => service.with_solana(s),
         None => service,
     })
+}
+
+/// `WITHDRAWAL_DAILY_LIMITS`: `ASSET=amount,…` in smallest units, each asset known to the ledger.
+fn withdrawal_limits(config: &Config) -> anyhow::Result<std::collections::BTreeMap<String, u128>> {
+    let assets = AssetRegistry::with_extra(&config.ledger_extra_assets).map_err(anyhow::Error::msg)?;
+    let mut out = std::collections::BTreeMap::new();
+    for pair in config.withdrawal_daily_limits.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (asset, amount) =
+            pair.split_once('=').with_context(|| format!("WITHDRAWAL_DAILY_LIMITS: {pair:?} is not ASSET=amount"))?;
+        if assets.get(asset.trim()).is_none() {
+            anyhow::bail!("WITHDRAWAL_DAILY_LIMITS: unknown asset {asset:?}");
+        }
+        let amount: u128 = amount.trim().parse().with_context(|| {
+            format!("WITHDRAWAL_DAILY_LIMITS: {asset}: {amount:?} is not an amount in smallest units")
+        })?;
+        out.insert(asset.trim().to_owned(), amount);
+    }
+    Ok(out)
 }
 
 /// `SOLANA_TOKENS`: `ASSET=Mint,…`, each asset known to the ledger; its scale is the mint's decimals.

@@ -245,6 +245,35 @@ macro_rules! impl_custody_store {
                     Ok(done.rows_affected() == 1)
                 }
 
+                async fn withdrawn_since(&self, owner: &str, asset: &str, since_ms: i64) -> Result<u128, StoreError> {
+                    // Amounts are TEXT (u128 does not fit SQLite's integers): summed here, exactly.
+                    let amounts: Vec<String> = sqlx::query_scalar(
+                        "SELECT amount FROM withdrawals
+                         WHERE owner_id = $1 AND asset = $2 AND created_at >= $3 AND status <> 'failed'",
+                    )
+                    .bind(owner)
+                    .bind(asset)
+                    .bind(since_ms)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                    amounts.iter().try_fold(0u128, |sum, a| {
+                        let a: u128 = a.parse().map_err(|_| StoreError::Other(format!("withdrawal amount {a:?} is not an integer")))?;
+                        Ok(sum.saturating_add(a))
+                    })
+                }
+
+                async fn idempotency_key_used(&self, owner: &str, key: &str) -> Result<bool, StoreError> {
+                    let found: Option<i32> =
+                        sqlx::query_scalar("SELECT 1 FROM idempotency_keys WHERE owner_id = $1 AND key = $2")
+                            .bind(owner)
+                            .bind(key)
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(store_error)?;
+                    Ok(found.is_some())
+                }
+
                 async fn next_nonce(&self, chain: &str, address: &str) -> Result<Option<u64>, StoreError> {
                     let v: Option<i64> =
                         sqlx::query_scalar("SELECT next_nonce FROM custody_nonces WHERE chain = $1 AND address = $2")

@@ -1053,13 +1053,22 @@ export interface components {
             to: components["schemas"]["To"];
         };
         CreateWithdrawal: {
-            /** @description The account to debit (its asset is what is sent: ETH). */
+            /**
+             * @description The account to debit: its asset is what is sent (ETH or an ERC-20 on Ethereum; SOL or an
+             *     SPL token on Solana).
+             */
             account_id: string;
-            /** @description Smallest units (wei), as a string. The configured network fee is held on top. */
+            /**
+             * @description Smallest units (wei, lamports, token units), as a string. The configured network fee is
+             *     held on top.
+             */
             amount: string;
-            /** @description `ethereum`. */
+            /** @description `ethereum` or `solana`. */
             chain: string;
-            /** @description EIP-55 checksummed (or all-lowercase) Ethereum address. */
+            /**
+             * @description Ethereum: EIP-55 checksummed (or all-lowercase). Solana: the recipient wallet's base58
+             *     key (its token account is derived, and created if needed).
+             */
             to_address: string;
         };
         CustodyStatus: {

@@ -68,6 +68,10 @@ const KNOWN_CODES = new Set<string>([
   "account_not_empty",
   "hold_not_pending",
   "hold_expired",
+  "invalid_address",
+  "unsupported_asset",
+  "withdrawal_limit_exceeded",
+  "withdrawal_in_progress",
 ]);
 
 /** A person-readable message for an error: translated for known codes. */

@@ -227,6 +227,10 @@ export const en = {
   "error.validation_failed": "Some details are not valid. Check the form.",
   "error.unauthenticated": "Your session has ended. Sign in again.",
   "error.account_not_empty": "Only an empty account can be closed.",
+  "error.invalid_address": "That address is not valid on this network (for Solana, give the wallet address, not a token account).",
+  "error.unsupported_asset": "This currency cannot be withdrawn on that network.",
+  "error.withdrawal_limit_exceeded": "This would go over your 24-hour withdrawal limit for this currency. Try a smaller amount or later.",
+  "error.withdrawal_in_progress": "Another withdrawal is being placed. Try again in a moment.",
   "error.hold_not_pending": "This hold was already resolved.",
   "error.hold_expired": "This hold has expired.",
 } as const;

@@ -229,6 +229,10 @@ export const zh: Record<MessageKey, string> = {
   "error.validation_failed": "部分信息无效，请检查表单。",
   "error.unauthenticated": "会话已结束，请重新登录。",
   "error.account_not_empty": "只有余额为零的账户才能销户。",
+  "error.invalid_address": "该地址在此网络上无效（Solana 请填写钱包地址，而非代币账户）。",
+  "error.unsupported_asset": "该币种不能在此网络上提取。",
+  "error.withdrawal_limit_exceeded": "这将超出您该币种 24 小时内的提取限额。请减少金额或稍后再试。",
+  "error.withdrawal_in_progress": "另一笔提取正在处理中，请稍后再试。",
   "error.hold_not_pending": "该冻结已处理。",
   "error.hold_expired": "该冻结已过期。",
 };

@@ -20,13 +20,16 @@ use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateWithdrawal {
-    /// The account to debit (its asset is what is sent: ETH).
+    /// The account to debit: its asset is what is sent (ETH or an ERC-20 on Ethereum; SOL or an
+    /// SPL token on Solana).
     pub account_id: String,
-    /// `ethereum`.
+    /// `ethereum` or `solana`.
     pub chain: String,
-    /// EIP-55 checksummed (or all-lowercase) Ethereum address.
+    /// Ethereum: EIP-55 checksummed (or all-lowercase). Solana: the recipient wallet's base58
+    /// key (its token account is derived, and created if needed).
     pub to_address: String,
-    /// Smallest units (wei), as a string. The configured network fee is held on top.
+    /// Smallest units (wei, lamports, token units), as a string. The configured network fee is
+    /// held on top.
     pub amount: String,
 }
 
@@ -75,6 +78,10 @@ impl From<WithdrawalError> for ApiError {
             WithdrawalError::Ledger(l) => l.into(),
             WithdrawalError::InvalidAddress(m) => ApiError::new(ErrorCode::InvalidAddress, m).with_param("to_address"),
             WithdrawalError::InvalidAmount(m) => ApiError::new(ErrorCode::InvalidAmount, m).with_param("amount"),
+            e @ WithdrawalError::LimitExceeded { .. } => {
+                ApiError::new(ErrorCode::WithdrawalLimitExceeded, e.to_string()).with_param("amount")
+            }
+            e @ WithdrawalError::Busy => ApiError::new(ErrorCode::WithdrawalInProgress, e.to_string()),
             e @ WithdrawalError::UnsupportedAsset(_) => {
                 ApiError::new(ErrorCode::UnsupportedAsset, e.to_string()).with_param("account_id")
             }

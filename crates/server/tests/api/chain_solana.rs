@@ -271,3 +271,63 @@ async fn a_sol_withdrawal_the_hot_wallet_cannot_pay_voids_its_holds() {
         assert!(report.ok(), "{:?}", report.problems);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn withdrawals_beyond_the_daily_limit_are_refused_even_when_concurrent() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let node = SolanaNode::start(SLOT_MS);
+        let rpc = SolRpc::new(&node.url);
+        let (_, mint) = sol_world(&rpc).await;
+        let hot = sol_keypair(BANK_MNEMONIC, 0).address();
+        sol_confirmed(&rpc, &rpc.request_airdrop(&hot, 100 * SOL).await.unwrap()).await;
+        let dir = pb_testkit::TempDir::new("sol-limits");
+        let tokens = format!("USDC-SOL={mint}");
+        let app = TestApp::spawn_with(
+            backend,
+            &[
+                ("DATA_DIR", &dir.path().display().to_string()),
+                ("SOLANA_RPC_URL", node.url.as_str()),
+                ("SOLANA_CONFIRMATIONS", "3"),
+                ("SOLANA_TOKENS", tokens.as_str()),
+                ("CUSTODY_POLL_MILLIS", "100"),
+                ("CUSTODY_MNEMONIC", BANK_MNEMONIC),
+                ("WITHDRAWAL_DAILY_LIMITS", "SOL=3000000000"),
+            ],
+        )
+        .await;
+        let alice = app.verified_person("alice@sol-limits.example", "individual").await;
+        let sol = app.open_account(&alice, "SOL").await;
+        app.deposit(&alice, &sol, &(10 * SOL).to_string()).await;
+        app.step_up(&alice).await;
+        let to = sol_keypair(WORLD_MNEMONIC, 7).address().to_string();
+        let body =
+            |amount: u64| json!({"account_id": sol, "chain": "solana", "to_address": to, "amount": amount.to_string()});
+
+        // Ten half-SOL withdrawals at once against a 3 SOL limit: exactly six get through.
+        let keys: Vec<String> = (0..10).map(|i| format!("limit-{i}")).collect();
+        let sent = futures::future::join_all(
+            keys.iter().map(|k| app.post_idem(&alice.token, "/v1/withdrawals", k, body(SOL / 2))),
+        )
+        .await;
+        let mut accepted = Vec::new();
+        for (k, r) in keys.iter().zip(sent) {
+            match r.status().as_u16() {
+                202 => accepted.push(k.clone()),
+                _ => {
+                    assert_error(r, 422, "withdrawal_limit_exceeded").await;
+                }
+            }
+        }
+        assert_eq!(accepted.len(), 6, "{backend:?}: 3 SOL of half-SOL withdrawals");
+        // A retry of an accepted one replays it rather than counting again.
+        let again = app.post_idem(&alice.token, "/v1/withdrawals", &accepted[0], body(SOL / 2)).await;
+        assert_eq!(again.status(), 202);
+        assert_eq!(again.headers()["idempotent-replayed"], "true");
+        let r = app.post_idem(&alice.token, "/v1/withdrawals", "limit-more", body(1)).await;
+        let err = json(r).await;
+        assert_eq!(err["error"]["code"], "withdrawal_limit_exceeded");
+        assert!(err["error"]["message"].as_str().unwrap().contains("0 remains"), "{err}");
+        let b = app.balance(&alice, &sol).await;
+        assert_eq!(b["pending_outgoing"], (3 * SOL + 6 * SOL_FEE).to_string(), "only the accepted ones are held");
+    }
+}
