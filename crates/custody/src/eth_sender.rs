@@ -367,7 +367,8 @@ impl EthSender {
     }
 
     pub async fn run(self, leases: Arc<dyn LeaseStore>, holder: String, stop: tokio::sync::watch::Receiver<bool>) {
-        let lease = LeaseLoop { lease: LEASE, leases, holder, clock: self.clock.as_ref(), poll: self.settings.poll };
+        let lease =
+            LeaseLoop { lease: LEASE.to_owned(), leases, holder, clock: self.clock.as_ref(), poll: self.settings.poll };
         lease.run(stop, || self.tick()).await;
     }
 }

@@ -4,21 +4,25 @@
 #![forbid(unsafe_code)]
 
 mod deposits;
+mod eth_scanner;
 mod eth_sender;
-mod eth_watcher;
 mod reserves;
+mod scanner;
 mod seed;
 mod service;
+mod sol_scanner;
 mod sol_sender;
-mod sol_watcher;
+mod watcher;
 mod withdrawals;
 mod worker;
 
+pub use eth_scanner::EthScanner;
 pub use eth_sender::{EthSender, EthSenderSettings, LEASE as ETH_SENDER_LEASE, SendError};
-pub use eth_watcher::{EthWatcher, EthWatcherSettings, LEASE as ETH_WATCHER_LEASE, TickReport, WatchError};
 pub use reserves::{Reserve, ReservesError, ethereum_reserves, ethereum_token_reserves, solana_reserves};
+pub use scanner::{ChainScanner, ScannedBlock, SeenTransfer};
 pub use seed::{SeedSource, seal_new_seed, unlock_seed};
 pub use service::{CustodyError, CustodyService, SolToken, SolanaCustody, WithdrawalLimits};
+pub use sol_scanner::SolScanner;
 pub use sol_sender::{LEASE as SOL_SENDER_LEASE, SolSender, SolSenderSettings};
-pub use sol_watcher::{LEASE as SOL_WATCHER_LEASE, SolWatcher, SolWatcherSettings};
+pub use watcher::{DepositWatcher, TickReport, WatchError, WatcherSettings, lease_name as watcher_lease};
 pub use withdrawals::{WithdrawalError, WithdrawalRequest};

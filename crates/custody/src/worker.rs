@@ -10,7 +10,7 @@ use std::time::Duration;
 const LEASE_TTL_MS: i64 = 30_000;
 
 pub(crate) struct LeaseLoop<'a> {
-    pub lease: &'static str,
+    pub lease: String,
     pub leases: Arc<dyn LeaseStore>,
     pub holder: String,
     pub clock: &'a dyn Clock,
@@ -33,14 +33,14 @@ impl LeaseLoop<'_> {
                 _ = interval.tick() => {}
                 _ = stop.wait_for(|s| *s) => return,
             }
-            match self.leases.try_acquire_lease(self.lease, &self.holder, self.clock.now_ms(), LEASE_TTL_MS).await {
+            match self.leases.try_acquire_lease(&self.lease, &self.holder, self.clock.now_ms(), LEASE_TTL_MS).await {
                 Ok(true) => {
                     if let Err(e) = tick().await {
-                        tracing::warn!(worker = self.lease, error = %e, "custody worker tick failed; will retry");
+                        tracing::warn!(worker = %self.lease, error = %e, "custody worker tick failed; will retry");
                     }
                 }
                 Ok(false) => {}
-                Err(e) => tracing::warn!(worker = self.lease, error = %e, "custody worker lease unavailable"),
+                Err(e) => tracing::warn!(worker = %self.lease, error = %e, "custody worker lease unavailable"),
             }
         }
     }

@@ -31,9 +31,8 @@ pub struct Server {
     leases: Arc<dyn pb_domain::LeaseStore>,
     outbox: Arc<dyn pb_domain::ledger::store::OutboxStore>,
     verify_every: Duration,
-    eth_watcher: Option<pb_custody::EthWatcher>,
+    watchers: Vec<pb_custody::DepositWatcher>,
     eth_sender: Option<pb_custody::EthSender>,
-    sol_watcher: Option<pb_custody::SolWatcher>,
     sol_sender: Option<pb_custody::SolSender>,
 }
 
@@ -57,21 +56,23 @@ impl Server {
             holder: pb_domain::identity::ids::new_id("inst"),
         };
         let state = AppState::new(services, wiring::api_settings(config)?);
-        let eth_watcher = match (&config.ethereum_rpc_url, state.custody().has_seed()) {
-            (Some(url), true) => Some(pb_custody::EthWatcher {
-                rpc: pb_chains::eth_rpc::EthRpc::new(url.expose_secret()),
-                tokens: state.custody().tokens().to_vec(),
+        let mut watchers = Vec::new();
+        let watcher = |scanner: Box<dyn pb_custody::ChainScanner>, confirmations: u64, start: Option<u64>| {
+            pb_custody::DepositWatcher {
+                scanner,
                 store: stores.custody.clone(),
                 ledger: state.ledger_arc(),
                 clock: Arc::new(pb_domain::SystemClock),
-                settings: pb_custody::EthWatcherSettings {
-                    confirmations: config.ethereum_confirmations,
-                    start_block: config.ethereum_start_block,
-                    poll: config.custody_poll,
-                },
-            }),
-            _ => None,
+                settings: pb_custody::WatcherSettings { confirmations, start, poll: config.custody_poll },
+            }
         };
+        if let (Some(url), true) = (&config.ethereum_rpc_url, state.custody().has_seed()) {
+            let scanner = pb_custody::EthScanner {
+                rpc: pb_chains::eth_rpc::EthRpc::new(url.expose_secret()),
+                tokens: state.custody().tokens().to_vec(),
+            };
+            watchers.push(watcher(Box::new(scanner), config.ethereum_confirmations, config.ethereum_start_block));
+        }
         let eth_sender = match (&config.ethereum_rpc_url, state.custody().has_seed()) {
             (Some(url), true) => Some(pb_custody::EthSender {
                 rpc: pb_chains::eth_rpc::EthRpc::new(url.expose_secret()),
@@ -89,18 +90,10 @@ impl Server {
             _ => None,
         };
         let solana = state.custody().solana().filter(|_| state.custody().has_seed()).cloned();
-        let sol_watcher = solana.as_ref().map(|s| pb_custody::SolWatcher {
-            rpc: s.rpc.clone(),
-            tokens: s.tokens.clone(),
-            store: stores.custody.clone(),
-            ledger: state.ledger_arc(),
-            clock: Arc::new(pb_domain::SystemClock),
-            settings: pb_custody::SolWatcherSettings {
-                confirmations: config.solana_confirmations,
-                start_slot: config.solana_start_slot,
-                poll: config.custody_poll,
-            },
-        });
+        if let Some(s) = &solana {
+            let scanner = pb_custody::SolScanner { rpc: s.rpc.clone(), tokens: s.tokens.clone() };
+            watchers.push(watcher(Box::new(scanner), config.solana_confirmations, config.solana_start_slot));
+        }
         let sol_sender = solana.as_ref().map(|s| pb_custody::SolSender {
             rpc: s.rpc.clone(),
             store: stores.custody.clone(),
@@ -125,9 +118,8 @@ impl Server {
             leases: stores.leases.clone(),
             outbox: stores.outbox.clone(),
             verify_every: config.ledger_verify_interval,
-            eth_watcher,
+            watchers,
             eth_sender,
-            sol_watcher,
             sol_sender,
         })
     }
@@ -189,14 +181,11 @@ impl Server {
                 stop.clone(),
             )));
         }
-        if let Some(w) = self.eth_watcher.take() {
+        for w in std::mem::take(&mut self.watchers) {
             workers.push(tokio::spawn(w.run(self.leases.clone(), holder.clone(), stop.clone())));
         }
         if let Some(s) = self.eth_sender.take() {
             workers.push(tokio::spawn(s.run(self.leases.clone(), holder.clone(), stop.clone())));
-        }
-        if let Some(w) = self.sol_watcher.take() {
-            workers.push(tokio::spawn(w.run(self.leases.clone(), holder.clone(), stop.clone())));
         }
         if let Some(s) = self.sol_sender.take() {
             workers.push(tokio::spawn(s.run(self.leases.clone(), holder.clone(), stop.clone())));
@@ -233,14 +222,15 @@ impl Server {
             pb_ledger::EXPIRY_LEASE,
             pb_ledger::RELAY_LEASE,
             pb_ledger::VERIFY_LEASE,
-            pb_custody::ETH_WATCHER_LEASE,
             pb_custody::ETH_SENDER_LEASE,
-            pb_custody::SOL_WATCHER_LEASE,
             pb_custody::SOL_SENDER_LEASE,
-        ];
+        ]
+        .map(str::to_owned)
+        .into_iter()
+        .chain(["ethereum", "solana"].map(pb_custody::watcher_lease));
         for name in leases {
-            if let Err(e) = self.leases.release_lease(name, &self.dispatcher.holder).await {
-                tracing::warn!(lease = name, error = %e, "releasing a lease at shutdown failed");
+            if let Err(e) = self.leases.release_lease(&name, &self.dispatcher.holder).await {
+                tracing::warn!(lease = %name, error = %e, "releasing a lease at shutdown failed");
             }
         }
         self.state.store().close().await;
