@@ -76,15 +76,9 @@ export async function launch() {
   });
 }
 
-/** anvil from tools/chains (scripts/local-chains install), on a free port; `stop()` kills it. */
-export async function startAnvil() {
-  const port = await freePort();
-  const bin = join(root, "tools/chains/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
-  const child = spawn(bin, ["--host", "127.0.0.1", "--port", String(port), "--silent", "--chain-id", "31337"], {
-    stdio: "ignore",
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const rpc = async (method, params = []) => {
+/** A JSON-RPC 2.0 caller for a node at `url`. */
+function jsonRpc(url) {
+  return async (method, params = []) => {
     const r = await fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -94,9 +88,16 @@ export async function startAnvil() {
     if (body.error) throw new Error(`${method}: ${body.error.message}`);
     return body.result;
   };
-  for (let i = 0; i < 100; i++) {
+}
+
+/** Spawns a node and waits until `probe` answers; `stop()` kills it. */
+async function startNode(bin, args, port, probe) {
+  const child = spawn(bin, args, { stdio: "ignore" });
+  const url = `http://127.0.0.1:${port}`;
+  const rpc = jsonRpc(url);
+  for (let i = 0; i < 200; i++) {
     try {
-      await rpc("eth_chainId");
+      await rpc(probe);
       break;
     } catch {
       await new Promise((r) => setTimeout(r, 100));
@@ -105,31 +106,18 @@ export async function startAnvil() {
   return { url, rpc, stop: () => child.kill() };
 }
 
-/** The Solana node from tools/chains/bin (scripts/local-chains install), on free ports. */
+/** anvil from tools/chains (scripts/local-chains install), on a free port. */
+export async function startAnvil() {
+  const port = await freePort();
+  const bin = join(root, "tools/chains/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
+  return startNode(bin, ["--host", "127.0.0.1", "--port", String(port), "--silent", "--chain-id", "31337"], port, "eth_chainId");
+}
+
+/** The Solana node from tools/chains/bin (scripts/local-chains install), on free ports, a slot every 100 ms. */
 export async function startSolana() {
   const [port, ws] = [await freePort(), await freePort()];
   const bin = join(root, "tools/chains/bin/pb-solana-node");
-  const child = spawn(bin, ["--port", String(port), "--ws-port", String(ws), "--slot-ms", "100"], { stdio: "ignore" });
-  const url = `http://127.0.0.1:${port}`;
-  const rpc = async (method, params = []) => {
-    const r = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-    });
-    const body = await r.json();
-    if (body.error) throw new Error(`${method}: ${body.error.message}`);
-    return body.result;
-  };
-  for (let i = 0; i < 200; i++) {
-    try {
-      await rpc("getSlot");
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return { url, rpc, stop: () => child.kill() };
+  return startNode(bin, ["--port", String(port), "--ws-port", String(ws), "--slot-ms", "100"], port, "getSlot");
 }
 
 export const DESKTOP = { width: 1280, height: 800 };

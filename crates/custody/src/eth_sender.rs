@@ -7,12 +7,12 @@
 //! higher fees (any of the hashes may be the one mined).
 
 use crate::CustodyService;
+use crate::settlement::Settlement;
 use crate::worker::LeaseLoop;
 use pb_chains::eth_rpc::{EthRpc, RpcError, hex_bytes, to_hex};
 use pb_chains::eth_tx::{Eip1559, address_of};
 use pb_chains::{EthAddress, erc20};
 use pb_domain::custody::{CustodyStore, Withdrawal};
-use pb_domain::ledger::transfer::TransferId;
 use pb_domain::{Clock, LeaseStore, StoreError};
 use pb_ledger::LedgerService;
 use std::sync::Arc;
@@ -67,10 +67,6 @@ fn permanent(e: &RpcError) -> bool {
     }
 }
 
-fn holds(w: &Withdrawal) -> Vec<TransferId> {
-    w.hold_ids.split(',').filter_map(TransferId::from_api).collect()
-}
-
 impl EthSender {
     fn hot_address(&self) -> Result<EthAddress, SendError> {
         let key = self.custody.ethereum_hot_key().map_err(|e| SendError::Other(e.to_string()))?;
@@ -87,22 +83,12 @@ impl EthSender {
         Ok(())
     }
 
-    /// `code` is what the customer sees (`network_refused`, `reverted`); the node's own words
-    /// (`detail`) go to the log only.
-    async fn fail(&self, mut w: Withdrawal, from_status: &str, code: &str, detail: String) -> Result<(), SendError> {
-        self.ledger.settle_withdrawal(&w.id, &holds(&w), false).await.map_err(|e| SendError::Other(e.to_string()))?;
-        w.status = "failed".into();
-        w.failure = Some(code.to_owned());
-        if from_status == "signed" {
-            // Refused before it reached the chain: there is no transaction to point at.
-            w.tx_hash = None;
-            w.raw_tx = None;
-        }
-        w.updated_at = self.clock.now_ms();
-        self.store.update_withdrawal(&w, from_status).await?;
-        metrics::counter!("withdrawals_total", "chain" => CHAIN, "result" => "failed").increment(1);
-        tracing::warn!(withdrawal = %w.id, code, detail = %detail, "withdrawal failed; holds voided");
-        Ok(())
+    fn settlement(&self) -> Settlement<'_> {
+        Settlement { chain: CHAIN, ledger: &self.ledger, store: self.store.as_ref(), clock: self.clock.as_ref() }
+    }
+
+    async fn fail(&self, w: Withdrawal, from_status: &str, code: &str, detail: String) -> Result<(), SendError> {
+        self.settlement().failed(w, from_status, code, detail).await
     }
 
     async fn fees(&self, bump_from: Option<(u128, u128)>) -> Result<(u128, u128), SendError> {
@@ -195,15 +181,7 @@ impl EthSender {
             match mined {
                 Some((hash, (true, block))) if head + 1 >= block + self.settings.confirmations => {
                     self.record_gas(&hash).await?;
-                    self.ledger
-                        .settle_withdrawal(&w.id, &holds(&w), true)
-                        .await
-                        .map_err(|e| SendError::Other(e.to_string()))?;
-                    w.status = "confirmed".into();
-                    w.tx_hash = Some(hash);
-                    w.updated_at = now;
-                    self.store.update_withdrawal(&w, "broadcast").await?;
-                    metrics::counter!("withdrawals_total", "chain" => CHAIN, "result" => "confirmed").increment(1);
+                    self.settlement().confirmed(w, hash).await?;
                 }
                 Some((_, (true, _))) => {}
                 Some((hash, (false, _))) => {

@@ -10,6 +10,7 @@ mod reserves;
 mod scanner;
 mod seed;
 mod service;
+mod settlement;
 mod sol_scanner;
 mod sol_sender;
 mod watcher;

@@ -8,6 +8,7 @@
 //! holds; failed on chain or refused by the node's simulation → void them.
 
 use crate::CustodyService;
+use crate::settlement::Settlement;
 use crate::worker::LeaseLoop;
 use crate::{SendError, SolToken};
 use base64::Engine as _;
@@ -20,7 +21,6 @@ use pb_chains::sol_programs::{
 use pb_chains::sol_rpc::SolRpc;
 use pb_chains::sol_tx::{Instruction, SolKeypair, sign};
 use pb_domain::custody::{CustodyStore, Withdrawal};
-use pb_domain::ledger::transfer::TransferId;
 use pb_domain::{Clock, LeaseStore};
 use pb_ledger::LedgerService;
 use std::collections::HashMap;
@@ -68,10 +68,6 @@ fn permanent(e: &RpcError) -> bool {
     }
 }
 
-fn holds(w: &Withdrawal) -> Vec<TransferId> {
-    w.hold_ids.split(',').filter_map(TransferId::from_api).collect()
-}
-
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
@@ -113,19 +109,12 @@ impl SolSender {
         if w.asset == "SOL" { u64::try_from(w.amount).unwrap_or(0) } else { 0 }
     }
 
-    async fn fail(&self, mut w: Withdrawal, from_status: &str, code: &str, detail: String) -> Result<(), SendError> {
-        self.ledger.settle_withdrawal(&w.id, &holds(&w), false).await.map_err(other)?;
-        w.status = "failed".into();
-        w.failure = Some(code.to_owned());
-        if from_status == "signed" {
-            w.tx_hash = None;
-            w.raw_tx = None;
-        }
-        w.updated_at = self.clock.now_ms();
-        self.store.update_withdrawal(&w, from_status).await?;
-        metrics::counter!("withdrawals_total", "chain" => CHAIN, "result" => "failed").increment(1);
-        tracing::warn!(withdrawal = %w.id, code, detail = %detail, "withdrawal failed; holds voided");
-        Ok(())
+    fn settlement(&self) -> Settlement<'_> {
+        Settlement { chain: CHAIN, ledger: &self.ledger, store: self.store.as_ref(), clock: self.clock.as_ref() }
+    }
+
+    async fn fail(&self, w: Withdrawal, from_status: &str, code: &str, detail: String) -> Result<(), SendError> {
+        self.settlement().failed(w, from_status, code, detail).await
     }
 
     fn instructions(&self, w: &Withdrawal, hot: &SolKeypair) -> Result<Vec<Instruction>, SendError> {
@@ -231,12 +220,7 @@ impl SolSender {
                 }
                 Some((sig, s)) if slot + 1 >= s.slot + self.settings.confirmations => {
                     self.record_cost(&sig, std::slice::from_ref(&hot), self.lamports_sent(&w)).await?;
-                    self.ledger.settle_withdrawal(&w.id, &holds(&w), true).await.map_err(other)?;
-                    w.status = "confirmed".into();
-                    w.tx_hash = Some(sig);
-                    w.updated_at = now;
-                    self.store.update_withdrawal(&w, "broadcast").await?;
-                    metrics::counter!("withdrawals_total", "chain" => CHAIN, "result" => "confirmed").increment(1);
+                    self.settlement().confirmed(w, sig).await?;
                 }
                 Some(_) => {}
                 None if height > w.nonce.unwrap_or(0) => {
