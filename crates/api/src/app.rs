@@ -101,6 +101,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(custody::deposit_addresses))
         .routes(routes!(custody::deposits))
         .routes(routes!(custody::reserves))
+        .routes(routes!(custody::admin_deposits))
         .routes(routes!(withdrawals::create, withdrawals::list))
         .routes(routes!(withdrawals::get))
 }

@@ -1,7 +1,9 @@
 //! What every chain's deposit watcher does once it has found transfers: record each once,
 //! credit it when it is deep enough and its block is still canonical, and watch credited ones
 //! for reorganisations. A pending deposit whose block vanished is dropped; a credited one is
-//! marked `reorged` and raised for staff (alert + suspense), never silently reversed.
+//! marked `reorged`, its amount posted to the chain's suspense account and raised for staff
+//! (alert `CreditedDepositReorganised`, `GET /v1/admin/deposits?status=reorged`), never
+//! silently reversed.
 
 use crate::{TickReport, WatchError};
 use pb_domain::Clock;
@@ -86,12 +88,21 @@ impl DepositBook<'_> {
                 continue;
             }
             let now_hash = canonical(d.block_number).await?;
-            if now_hash.as_deref() != Some(d.block_hash.as_str())
-                && self.store.decide_deposit(&d.id, "credited", "reorged", None, self.clock.now_ms()).await?
-            {
+            if now_hash.as_deref() == Some(d.block_hash.as_str()) {
+                continue;
+            }
+            // The books first (once per deposit), then the row: a failure retries both next tick.
+            let Ok(amount) = Amount::new(d.amount) else { continue };
+            let credit =
+                ChainCredit { chain, deposit_id: &d.id, owner: &d.owner, asset: &d.asset, amount, tx_hash: &d.tx_hash };
+            if let Err(e) = self.ledger.suspend_reorged_deposit(credit).await {
+                tracing::warn!(chain, deposit = %d.id, error = %e, "posting a reorganised deposit to suspense failed; will retry");
+                continue;
+            }
+            if self.store.decide_deposit(&d.id, "credited", "reorged", None, self.clock.now_ms()).await? {
                 report.reorged += 1;
                 metrics::counter!("chain_deposits_reorged_after_credit_total", "chain" => chain).increment(1);
-                tracing::error!(chain, deposit = %d.id, "CREDITED DEPOSIT REORGANISED AWAY: suspense for staff review");
+                tracing::error!(chain, deposit = %d.id, "CREDITED DEPOSIT REORGANISED AWAY: posted to suspense for staff review");
             }
         }
         Ok(())

@@ -296,6 +296,22 @@ impl CustodyService {
         Ok(self.store.deposits_of(&caller.readable_owners(), limit).await?)
     }
 
+    /// Deposits in `status` on every chain that is on (staff views; the route checks the role).
+    pub async fn deposits_in_status(
+        &self,
+        status: &str,
+        limit: u32,
+    ) -> Result<Vec<pb_domain::custody::Deposit>, CustodyError> {
+        if self.chains.is_empty() {
+            return Err(CustodyError::Disabled);
+        }
+        let mut out = Vec::new();
+        for chain in &self.chains {
+            out.extend(self.store.deposits_with_status(chain.as_str(), status, limit).await?);
+        }
+        Ok(out)
+    }
+
     /// The caller's (and their businesses') deposit addresses.
     pub async fn deposit_addresses(&self, caller: &Caller) -> Result<Vec<DepositAddress>, CustodyError> {
         if self.chains.is_empty() {

@@ -80,3 +80,41 @@ impl LedgerService {
         Ok(self.submit_one(Command { idempotency: Some(key), requests: vec![request] }).await?.0)
     }
 }
+
+impl LedgerService {
+    /// A credited deposit whose block left the chain: the bank no longer holds what it credited.
+    /// The customer's credit stands (never reversed silently); the shortfall moves from the
+    /// `chain_<name>` account to `suspense_<name>`, so the books match the chain again and the
+    /// suspense balance is the open exposure staff must resolve (recover, or write off by
+    /// adjustment). Once per deposit.
+    pub async fn suspend_reorged_deposit(&self, c: ChainCredit<'_>) -> Result<(), LedgerError> {
+        let asset =
+            self.assets().get(c.asset).ok_or_else(|| LedgerError::UnknownAsset(c.asset.to_owned()))?.code.clone();
+        let now = self.now_ms();
+        let suspense = self.store().system_account(&format!("suspense_{}", c.chain), &asset, now).await?;
+        let holdings = self.store().system_account(&format!("chain_{}", c.chain), &asset, now).await?;
+        let request = TransferRequest {
+            id: TransferId::new(),
+            debit_account_id: suspense.id,
+            credit_account_id: holdings.id,
+            amount: Some(c.amount),
+            asset: Some(asset),
+            code: "reorg_suspense".into(),
+            flags: TransferFlags::default(),
+            pending_id: None,
+            timeout_ms: None,
+            description: Some(format!("{} deposit reorganised away after credit", c.chain)),
+            metadata: BTreeMap::from([
+                ("deposit_id".to_owned(), c.deposit_id.to_owned()),
+                ("tx_hash".to_owned(), c.tx_hash.to_owned()),
+                ("owner".to_owned(), c.owner.to_owned()),
+            ]),
+        };
+        let key = Idempotency {
+            owner: "bank".into(),
+            key: format!("reorg:{}", c.deposit_id),
+            fingerprint: c.deposit_id.as_bytes().to_vec(),
+        };
+        self.submit_all(Command { idempotency: Some(key), requests: vec![request] }).await
+    }
+}

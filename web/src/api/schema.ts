@@ -219,6 +219,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/deposits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deposits in one status across chains, oldest first: by default the credited deposits a
+         *     reorganisation removed, whose amounts sit in the chain's suspense account until staff resolve
+         *     them. Support, compliance officers and admins.
+         */
+        get: operations["get_v1_admin_deposits"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/reserves": {
         parameters: {
             query?: never;
@@ -957,6 +978,10 @@ export interface components {
             /** @description The correcting transfer, once posted. */
             transfer_id?: string | null;
         };
+        AdminDepositView: components["schemas"]["DepositView"] & {
+            /** @description The customer (or business) credited. */
+            owner: string;
+        };
         ApiKeyView: {
             business_id: string;
             created: string;
@@ -1217,6 +1242,15 @@ export interface components {
                 /** @description The correcting transfer, once posted. */
                 transfer_id?: string | null;
             }[];
+            has_more: boolean;
+            object: string;
+        };
+        /** @description `{"object": "list", "data": […], "has_more": bool}` (api.md, "Pagination"). */
+        List_AdminDepositView: {
+            data: (components["schemas"]["DepositView"] & {
+                /** @description The customer (or business) credited. */
+                owner: string;
+            })[];
             has_more: boolean;
             object: string;
         };
@@ -2100,6 +2134,47 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_v1_admin_deposits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description `reorged` (default: credited, then reorganised away — posted to suspense), `pending`,
+                 *     `credited` or `dropped`.
+                 */
+                status: string | null;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["List_AdminDepositView"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

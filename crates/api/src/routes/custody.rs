@@ -146,28 +146,29 @@ pub struct DepositView {
     pub credited: Option<String>,
 }
 
+fn deposit_view(d: pb_domain::custody::Deposit) -> DepositView {
+    DepositView {
+        object: "deposit",
+        amount: d.amount.to_string(),
+        credited: if d.status == "credited" { d.decided_at.map(time) } else { None },
+        seen: time(d.seen_at),
+        id: d.id,
+        chain: d.chain,
+        asset: d.asset,
+        address: d.address,
+        tx_hash: d.tx_hash,
+        block_number: d.block_number,
+        status: d.status,
+        transfer_id: d.transfer_id,
+    }
+}
+
 /// Your crypto deposits, newest first.
 #[utoipa::path(get, path = "/v1/deposits", tag = "custody",
     responses((status = 200, body = List<DepositView>), (status = 409, description = "custody_disabled", body = ErrorBody)))]
 pub async fn deposits(State(state): State<AppState>, auth: Auth) -> Result<Json<List<DepositView>>, ApiError> {
     let rows = state.custody().deposits(&auth.caller, 100).await?;
-    let data = rows
-        .into_iter()
-        .map(|d| DepositView {
-            object: "deposit",
-            amount: d.amount.to_string(),
-            credited: if d.status == "credited" { d.decided_at.map(time) } else { None },
-            seen: time(d.seen_at),
-            id: d.id,
-            chain: d.chain,
-            asset: d.asset,
-            address: d.address,
-            tx_hash: d.tx_hash,
-            block_number: d.block_number,
-            status: d.status,
-            transfer_id: d.transfer_id,
-        })
-        .collect();
+    let data = rows.into_iter().map(deposit_view).collect();
     Ok(Json(List::new(data, false)))
 }
 
@@ -205,5 +206,43 @@ pub async fn reserves(State(state): State<AppState>, auth: Auth) -> Result<Json<
             difference: r.difference.to_string(),
         })
         .collect();
+    Ok(Json(List::new(data, false)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AdminDepositQuery {
+    /// `reorged` (default: credited, then reorganised away — posted to suspense), `pending`,
+    /// `credited` or `dropped`.
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminDepositView {
+    /// The customer (or business) credited.
+    pub owner: String,
+    #[serde(flatten)]
+    pub deposit: DepositView,
+}
+
+/// Deposits in one status across chains, oldest first: by default the credited deposits a
+/// reorganisation removed, whose amounts sit in the chain's suspense account until staff resolve
+/// them. Support, compliance officers and admins.
+#[utoipa::path(get, path = "/v1/admin/deposits", tag = "admin", params(AdminDepositQuery),
+    responses((status = 200, body = List<AdminDepositView>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn admin_deposits(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<AdminDepositQuery>,
+) -> Result<Json<List<AdminDepositView>>, ApiError> {
+    use pb_domain::identity::roles::StaffRole;
+    auth.caller.require_staff(&[StaffRole::Support, StaffRole::ComplianceOfficer, StaffRole::Admin])?;
+    let status = q.status.as_deref().unwrap_or("reorged");
+    if !["pending", "credited", "dropped", "reorged"].contains(&status) {
+        return Err(ApiError::new(ErrorCode::ValidationFailed, "status is pending, credited, dropped or reorged")
+            .with_param("status"));
+    }
+    let rows = state.custody().deposits_in_status(status, 500).await?;
+    let data =
+        rows.into_iter().map(|d| AdminDepositView { owner: d.owner.clone(), deposit: deposit_view(d) }).collect();
     Ok(Json(List::new(data, false)))
 }

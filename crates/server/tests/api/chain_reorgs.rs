@@ -3,9 +3,10 @@
 //! a withdrawal stuck in the mempool is replaced at the same nonce with higher fees (issue 5).
 
 use crate::chain_support::*;
-use crate::helpers::{Backend, TestApp, json};
+use crate::helpers::{Backend, TestApp, assert_error, json};
 use pb_chains::EthAddress;
 use pb_chains::eth_rpc::EthRpc;
+use pb_domain::identity::roles::StaffRole;
 use pb_testkit::anvil::Anvil;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -68,6 +69,18 @@ async fn reorganisations_drop_pending_deposits_and_flag_credited_ones() {
         .await;
     let accounts = json(app.get_as(&alice.token, "/v1/accounts").await).await;
     assert_eq!(accounts["data"][0]["balance"]["posted"], (2 * ETH).to_string(), "credited once, not reversed");
+    // The shortfall sits in suspense for staff, once however often the watcher looks again.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let suspense = app.state.ledger().system_balance("suspense_ethereum", "ETH").await.unwrap();
+    assert_eq!(suspense, -i128::try_from(2 * ETH).unwrap());
+    let staff = app.staff_member("ops@reorgs.example", StaffRole::ComplianceOfficer).await;
+    let listed = json(app.get_as(&staff.token, "/v1/admin/deposits").await).await;
+    let rows = listed["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{listed}");
+    assert_eq!((rows[0]["tx_hash"].as_str(), rows[0]["owner"].as_str()), (Some(tx.as_str()), Some(alice.id.as_str())));
+    assert_eq!(rows[0]["status"], "reorged");
+    assert_error(app.get_as(&alice.token, "/v1/admin/deposits").await, 403, "forbidden").await;
+    assert_error(app.get_as(&staff.token, "/v1/admin/deposits?status=lost").await, 422, "validation_failed").await;
     let report = app.state.ledger().verify().await.unwrap();
     assert!(report.ok(), "{:?}", report.problems);
 }
