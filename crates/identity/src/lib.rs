@@ -9,6 +9,7 @@ mod login;
 mod mfa;
 mod passwords;
 mod register;
+mod session_cache;
 mod sessions;
 mod staff;
 
@@ -66,6 +67,7 @@ pub struct IdentityService {
     /// A real Argon2id hash of a random password: verified against when the email is unknown,
     /// so unknown emails cost the same time as wrong passwords.
     dummy_hash: String,
+    sessions: Option<Arc<session_cache::SessionCache>>,
 }
 
 impl std::fmt::Debug for IdentityService {
@@ -92,7 +94,24 @@ impl IdentityService {
             totp_box: SecretBox::new(&derive_key(root_secret, "pb/totp-secret/v1"), "totp-secret"),
             csrf_key: derive_key(root_secret, "pb/csrf/v1"),
             dummy_hash,
+            sessions: None,
         })
+    }
+
+    /// Caches authenticated sessions for `ttl_ms` (0: off), dropping a user's entries on every
+    /// instance (through `pubsub`) when something about their sessions changes.
+    pub async fn with_session_cache(mut self, ttl_ms: i64, pubsub: Arc<dyn pb_domain::cache::PubSub>) -> Self {
+        if ttl_ms > 0 {
+            self.sessions = Some(session_cache::SessionCache::start(ttl_ms, pubsub).await);
+        }
+        self
+    }
+
+    /// `user_id`'s sessions may now authenticate differently: forget any cached copy everywhere.
+    async fn sessions_changed(&self, user_id: &str) {
+        if let Some(cache) = &self.sessions {
+            cache.forget(user_id).await;
+        }
     }
 
     pub fn settings(&self) -> &IdentitySettings {

@@ -133,6 +133,7 @@ impl IdentityService {
         if let Some(session_id) = caller.session_id() {
             self.store.mark_session_mfa(session_id, now).await?;
         }
+        self.sessions_changed(&user.id).await;
         Ok(codes)
     }
 
@@ -148,6 +149,7 @@ impl IdentityService {
         self.check_second_factor(&user, code, ctx).await?;
         let audit = event(kinds::MFA_DISABLED, self.now(), Some(&user.id), Some(&user.id), ctx, serde_json::json!({}));
         self.store.disable_totp(&user.id, audit).await?;
+        self.sessions_changed(&user.id).await;
         Ok(())
     }
 
@@ -161,6 +163,7 @@ impl IdentityService {
         }
         let now = self.now();
         self.store.mark_session_mfa(session_id, now).await?;
+        self.sessions_changed(&user.id).await;
         let audit = event(
             kinds::MFA_STEP_UP,
             now,

@@ -129,6 +129,7 @@ impl IdentityService {
             .ok_or(IdentityError::InvalidToken)?;
         let audit = event(kinds::EMAIL_VERIFIED, now, Some(&user_id), Some(&user_id), ctx, serde_json::json!({}));
         self.store.mark_email_verified(&user_id, now, audit).await?;
+        self.sessions_changed(&user_id).await;
         Ok(())
     }
 
@@ -205,7 +206,9 @@ impl IdentityService {
         password.check_new(&user.email.to_lowercase())?;
         let hash = passwords::hash(password.expose().to_owned()).await?;
         let audit = event(kinds::PASSWORD_RESET, now, Some(&user_id), Some(&user_id), ctx, serde_json::json!({}));
-        Ok(self.store.set_password(&user_id, &hash, None, now, audit).await?)
+        let revoked = self.store.set_password(&user_id, &hash, None, now, audit).await?;
+        self.sessions_changed(&user_id).await;
+        Ok(revoked)
     }
 
     /// Changes the password (the current one is required); every other session is revoked.
@@ -224,7 +227,9 @@ impl IdentityService {
         let hash = passwords::hash(new.expose().to_owned()).await?;
         let now = self.now();
         let audit = event(kinds::PASSWORD_CHANGED, now, Some(&user.id), Some(&user.id), ctx, serde_json::json!({}));
-        Ok(self.store.set_password(&user.id, &hash, caller.session_id(), now, audit).await?)
+        let revoked = self.store.set_password(&user.id, &hash, caller.session_id(), now, audit).await?;
+        self.sessions_changed(&user.id).await;
+        Ok(revoked)
     }
 
     pub(crate) async fn caller_user(&self, caller: &Caller) -> Result<UserRecord, IdentityError> {

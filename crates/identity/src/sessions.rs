@@ -1,5 +1,6 @@
-//! Authenticating requests and managing sessions. Every request reads the session row, so a
-//! revocation on any instance takes effect on every instance at once.
+//! Authenticating requests and managing sessions. A request reads its session row (or the
+//! instance's short-lived copy, which every revocation drops on every instance: see
+//! `session_cache`), so a revocation on any instance takes effect everywhere at once.
 
 use crate::context::{RequestContext, event};
 use crate::{IdentityError, IdentityService};
@@ -15,8 +16,21 @@ impl IdentityService {
     /// The caller behind a session token, or `Unauthenticated`.
     pub async fn authenticate_session(&self, token: &str) -> Result<Caller, IdentityError> {
         let now = self.now();
-        let (session, user) =
-            self.store.session_with_user(&hash_token(token)).await?.ok_or(IdentityError::Unauthenticated)?;
+        let key = hash_token(token);
+        let cached = self.sessions.as_ref().and_then(|c| c.get(&key, now));
+        let (session, user, memberships) = match cached {
+            Some(c) => (c.session, c.user, c.memberships),
+            None => {
+                let (session, user) =
+                    self.store.session_with_user(&key).await?.ok_or(IdentityError::Unauthenticated)?;
+                let memberships = self.store.memberships(&user.id).await?;
+                if let Some(cache) = &self.sessions {
+                    cache.put(key.to_vec(), session.clone(), user.clone(), memberships.clone(), now);
+                }
+                (session, user, memberships)
+            }
+        };
+        // Decided on every request, cached or not: expiry and idleness move with the clock.
         let live = session.revoked_at.is_none()
             && now < session.expires_at
             && now - session.last_seen_at < self.settings.session_idle_ms;
@@ -28,8 +42,10 @@ impl IdentityService {
         }
         if now - session.last_seen_at > TOUCH_EVERY_MS {
             self.store.touch_session(&session.id, now).await?;
+            if let Some(cache) = &self.sessions {
+                cache.touched(&key, now);
+            }
         }
-        let memberships = self.store.memberships(&user.id).await?;
         Ok(Caller {
             principal: Principal::Session { user_id: user.id.clone(), session_id: session.id.clone() },
             kind: Some(user.kind),
@@ -52,6 +68,7 @@ impl IdentityService {
                 serde_json::json!({"session_id": session_id}),
             );
             self.store.revoke_session(user_id, session_id, self.now(), audit).await?;
+            self.sessions_changed(user_id).await;
         }
         Ok(())
     }
@@ -88,6 +105,7 @@ impl IdentityService {
             serde_json::json!({"session_id": session_id}),
         );
         if self.store.revoke_session(user_id, session_id, self.now(), audit).await? {
+            self.sessions_changed(user_id).await;
             Ok(())
         } else {
             Err(IdentityError::Denied(pb_domain::identity::caller::Denied::NotFound))

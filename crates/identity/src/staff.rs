@@ -92,6 +92,7 @@ impl IdentityService {
             serde_json::json!({"role": role.as_str()}),
         );
         if self.store.set_staff_role(user_id, role.as_str(), audit).await? {
+            self.sessions_changed(user_id).await;
             Ok(())
         } else {
             Err(Denied::NotFound.into())
@@ -122,6 +123,7 @@ impl IdentityService {
             serde_json::json!({"business_id": business_id, "role": role.as_str()}),
         );
         self.store.add_member(business_id, &member.id, role.as_str(), audit).await?;
+        self.sessions_changed(&member.id).await;
         Ok(member)
     }
 
@@ -145,6 +147,7 @@ impl IdentityService {
             serde_json::json!({"reason": reason}),
         );
         if self.store.close_user(user_id, &reason, self.now(), audit).await? {
+            self.sessions_changed(user_id).await;
             Ok(())
         } else {
             Err(Denied::NotFound.into())

@@ -96,6 +96,11 @@ pub const SETTINGS: &[Setting] = &[
     ),
     s("EMAIL_FROM", Some("Protocol Bank <no-reply@localhost>"), "Sender of outgoing email."),
     s("SESSION_IDLE_TIMEOUT_SECONDS", Some("1800"), "A session unused this long ends."),
+    s(
+        "SESSION_CACHE_SECONDS",
+        Some("5"),
+        "How long an instance reuses a session it has read, instead of reading it per request. Sign-out, revocation and every other change to a user's sessions drop the copies on every instance at once (pub/sub); this bounds staleness only if that message is lost. 0 turns the cache off.",
+    ),
     s("SESSION_LIFETIME_SECONDS", Some("43200"), "A session ends this long after sign-in, used or not."),
     s(
         "LOGIN_LOCKOUT_THRESHOLD",

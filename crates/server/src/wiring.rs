@@ -114,7 +114,9 @@ pub async fn services(config: &Config, stores: &Stores, secret_key: &SecretStrin
         secret_key.expose_secret().as_bytes(),
     )
     .await
-    .map_err(|e| anyhow::anyhow!("identity service: {e}"))?;
+    .map_err(|e| anyhow::anyhow!("identity service: {e}"))?
+    .with_session_cache(i64::try_from(config.session_cache.as_millis()).unwrap_or(0), pubsub.clone())
+    .await;
     Ok(Services {
         store: stores.store.clone(),
         cache,

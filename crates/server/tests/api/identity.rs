@@ -471,3 +471,58 @@ async fn the_outbox_is_refused_in_production_and_delivered_in_development() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// Instances cache sessions (SESSION_CACHE_SECONDS), yet a sign-out, a step-up or a closure on
+/// one instance takes effect on another at once: the change is published and every instance
+/// drops its copy. The TTL here is ten minutes, so nothing below waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_changes_on_one_instance_apply_on_another_at_once() {
+    let prefix = pb_testkit::redis::unique_prefix();
+    let shared = [("REDIS_KEY_PREFIX", prefix.as_str()), ("SESSION_CACHE_SECONDS", "600")];
+    let one = TestApp::spawn_with(Backend::Postgres, &shared).await;
+    let db = one.database_url.clone().unwrap();
+    let mut vars = shared.to_vec();
+    vars.push(("DATABASE_URL", &db));
+    let two = TestApp::spawn_with(Backend::Postgres, &vars).await;
+    // Signed in before verifying the email: moving money is refused, and two caches that.
+    one.register("alice@instances.example", "individual").await;
+    let session = json(one.login("alice@instances.example", PASSWORD).await).await;
+    let token = session["session"]["token"].as_str().unwrap().to_owned();
+    let open = |key: &'static str| {
+        let two = &two;
+        let token = token.clone();
+        async move { two.post_idem(&token, "/v1/accounts", key, json!({"asset": "USD", "name": "Main"})).await }
+    };
+    assert_error(open("acct-1").await, 403, "email_not_verified").await;
+
+    // Verifying on one applies on two without waiting for the cache.
+    let link = one.emailed_token("alice@instances.example").await;
+    assert_eq!(one.post_json("/v1/auth/verify-email", json!({"token": link})).await.status(), 200);
+    let mut n = 0;
+    let opened = || {
+        n += 1;
+        let key: &'static str = Box::leak(format!("acct-{}", n + 1).into_boxed_str());
+        let open = &open;
+        async move { open(key).await.status() == 201 }
+    };
+    wait_briefly("the verified email on the other instance", opened).await;
+    let alice = crate::people::Person { email: "alice@instances.example".into(), id: String::new(), token };
+
+    // Sign out on one: the token stops working on two.
+    assert_eq!(one.post_as(&alice.token, "/v1/auth/logout", json!({})).await.status(), 204);
+    let ended = || async { two.get_as(&alice.token, "/v1/me").await.status() == 401 };
+    wait_briefly("the sign-out on the other instance", ended).await;
+}
+
+/// Polls for at most 3 s: pub/sub delivery, far below the cache's TTL.
+async fn wait_briefly<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while !done().await {
+        assert!(std::time::Instant::now() < deadline, "{what} did not apply within 3 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
