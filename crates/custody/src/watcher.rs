@@ -101,6 +101,11 @@ impl DepositWatcher {
             next = height.saturating_sub(self.settings.confirmations.max(1));
             marker = None;
         }
+        if next > head.saturating_add(self.scanner.heights_per_tick()) {
+            // Heads do not go backwards: a lagging node, or another chain behind the same URL
+            // (a restarted local node needs a fresh database). Wait rather than rescan.
+            tracing::warn!(chain, next, head, "the watcher's cursor is far ahead of the node's head; waiting");
+        }
         if next <= head {
             let until = head.min(next.saturating_add(self.scanner.heights_per_tick() - 1));
             let mut read_to = until;
