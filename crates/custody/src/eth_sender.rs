@@ -129,7 +129,20 @@ impl EthSender {
         let raw = hex_bytes(w.raw_tx.as_deref().unwrap_or_default())?;
         match self.rpc.send_raw(&raw).await {
             Ok(_) => {}
-            Err(RpcError::Node { message, .. }) if message.to_ascii_lowercase().contains("already known") => {}
+            // Sent before a crash (pending or already mined): carry on tracking it. Checked before
+            // any verdict, since a mined transaction sent again draws "nonce too low" and worse.
+            Err(_) if self.node_knows(w.tx_hash.as_deref()).await? => {}
+            Err(RpcError::Node { message, .. }) if message.to_ascii_lowercase().contains("nonce too low") => {
+                // The nonce went to another transaction and ours was never seen: it can never be
+                // mined, so it is signed again with the next free nonce.
+                tracing::warn!(withdrawal = %w.id, nonce = w.nonce, "nonce already used elsewhere; signing again");
+                let mut again = w.clone();
+                again.status = "requested".into();
+                (again.nonce, again.raw_tx, again.tx_hash, again.max_fee, again.tip) = (None, None, None, None, None);
+                again.updated_at = self.clock.now_ms();
+                self.store.update_withdrawal(&again, "signed").await?;
+                return Ok(());
+            }
             Err(e) if permanent(&e) => return self.fail(w, "signed", "network_refused", e.to_string()).await,
             Err(e) => return Err(e.into()),
         }
@@ -142,6 +155,12 @@ impl EthSender {
         self.store.update_withdrawal(&w, "signed").await?;
         tracing::info!(withdrawal = %w.id, tx = w.tx_hash.as_deref().unwrap_or(""), nonce = w.nonce, "withdrawal broadcast");
         Ok(())
+    }
+
+    /// Whether the node has seen this transaction (in its pool or mined).
+    async fn node_knows(&self, tx_hash: Option<&str>) -> Result<bool, SendError> {
+        let Some(hash) = tx_hash else { return Ok(false) };
+        Ok(!self.rpc.call("eth_getTransactionByHash", serde_json::json!([hash])).await?.is_null())
     }
 
     /// One pass: re-send signed ones, sign and send requested ones, track broadcast ones.

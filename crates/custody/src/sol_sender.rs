@@ -167,9 +167,19 @@ impl SolSender {
         self.rpc.send(&raw).await.map(|_| ())
     }
 
+    /// Whether the cluster has this signature (landed, successfully or not).
+    async fn landed(&self, signature: Option<&str>) -> Result<bool, SendError> {
+        let Some(sig) = signature else { return Ok(false) };
+        Ok(self.rpc.signature_statuses(&[sig.to_owned()]).await?.pop().flatten().is_some())
+    }
+
     async fn broadcast(&self, mut w: Withdrawal) -> Result<(), SendError> {
         match self.send_stored(&w).await {
-            Err(e) if permanent(&e) => return self.fail(w, "signed", "network_refused", e.to_string()).await,
+            // A refusal is final only if the transaction did not land already (sent before a
+            // crash: the node's simulation then says it "has already been processed").
+            Err(e) if permanent(&e) && !self.landed(w.tx_hash.as_deref()).await? => {
+                return self.fail(w, "signed", "network_refused", e.to_string()).await;
+            }
             // Anything else: tracked as sent; re-sent until its blockhash expires, then re-signed.
             Err(e) => tracing::warn!(withdrawal = %w.id, error = %e, "withdrawal send failed; will re-send"),
             Ok(()) => {}

@@ -132,3 +132,35 @@ async fn a_stuck_withdrawal_is_replaced_with_higher_fees_and_confirms_once() {
     assert_eq!(b["posted"], (2 * ETH - ETH / 2 - 500_000_000_000_000).to_string());
     assert_eq!(b["pending_outgoing"], "0");
 }
+
+/// A crash after a withdrawal was sent but before it was recorded as sent: sending the stored
+/// transaction again draws "nonce too low" from the node (it is mined), the sender sees the node
+/// knows it, and settles it once — nothing paid twice, nothing voided.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_withdrawal_sent_before_a_crash_is_settled_once() {
+    let node = Anvil::start();
+    let rpc = EthRpc::new(&node.url);
+    let app = app_on(&node, &[("ETHEREUM_CONFIRMATIONS", "1")]).await;
+    let alice = app.verified_person("alice@eth-crash.example", "individual").await;
+    let eth = app.open_account(&alice, "ETH").await;
+    app.deposit(&alice, &eth, &(2 * ETH).to_string()).await;
+    app.step_up(&alice).await;
+    let to = "0x000000000000000000000000000000000000bEEF";
+    let body = json!({"account_id": eth, "chain": "ethereum", "to_address": to, "amount": (ETH / 2).to_string()});
+    let r = app.post_idem(&alice.token, "/v1/withdrawals", "crash-1", body).await;
+    let id = json(r).await["id"].as_str().unwrap().to_owned();
+    let status = || async {
+        let w = json(app.get_as(&alice.token, &format!("/v1/withdrawals/{id}")).await).await;
+        (w["status"].as_str().unwrap_or_default().to_owned(), w["tx_hash"].clone())
+    };
+    wait_until("confirmed", || async { status().await.0 == "confirmed" }).await;
+    let first = status().await.1;
+
+    rewind_to_signed(Backend::Postgres, app.database_url.as_deref(), "", &id).await;
+    wait_until("confirmed again", || async { status().await.0 == "confirmed" }).await;
+    assert_eq!(status().await.1, first, "the same transaction");
+    assert_eq!(rpc.balance(&EthAddress::parse(to).unwrap()).await.unwrap(), ETH / 2, "paid once");
+    let b = app.balance(&alice, &eth).await;
+    assert_eq!(b["posted"], (2 * ETH - ETH / 2 - ETH_FEE).to_string(), "captured once");
+    assert_eq!(b["pending_outgoing"], "0");
+}

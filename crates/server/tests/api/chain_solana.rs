@@ -331,3 +331,40 @@ async fn withdrawals_beyond_the_daily_limit_are_refused_even_when_concurrent() {
         assert_eq!(b["pending_outgoing"], (3 * SOL + 6 * SOL_FEE).to_string(), "only the accepted ones are held");
     }
 }
+
+/// A crash after a withdrawal was sent but before it was recorded as sent: the sender sends the
+/// stored transaction again, finds it already landed, and settles it once — nothing paid twice,
+/// nothing voided.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_withdrawal_sent_before_a_crash_is_settled_once() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let node = SolanaNode::start(SLOT_MS);
+        let rpc = SolRpc::new(&node.url);
+        let (_, mint) = sol_world(&rpc).await;
+        let hot = sol_keypair(BANK_MNEMONIC, 0).address();
+        sol_confirmed(&rpc, &rpc.request_airdrop(&hot, 10 * SOL).await.unwrap()).await;
+        let dir = pb_testkit::TempDir::new("sol-crash");
+        let data_dir = dir.path().display().to_string();
+        let app = start(backend, &node, &mint, "3", &data_dir, None).await;
+        let alice = app.verified_person("alice@sol-crash.example", "individual").await;
+        let sol = app.open_account(&alice, "SOL").await;
+        app.deposit(&alice, &sol, &(5 * SOL).to_string()).await;
+        app.step_up(&alice).await;
+        let outside = sol_keypair(WORLD_MNEMONIC, 8).address();
+        let body =
+            json!({"account_id": sol, "chain": "solana", "to_address": outside.to_string(), "amount": SOL.to_string()});
+        let r = app.post_idem(&alice.token, "/v1/withdrawals", "crash-1", body).await;
+        let id = json(r).await["id"].as_str().unwrap().to_owned();
+        let first = until_status(&app, &alice, std::slice::from_ref(&id), "confirmed").await;
+
+        rewind_to_signed(backend, app.database_url.as_deref(), &data_dir, &id).await;
+        let again = until_status(&app, &alice, std::slice::from_ref(&id), "confirmed").await;
+        assert_eq!(again[0]["tx_hash"], first[0]["tx_hash"], "{backend:?}: the same transaction");
+        assert_eq!(rpc.balance(&outside).await.unwrap(), SOL, "paid once");
+        let b = app.balance(&alice, &sol).await;
+        assert_eq!(b["posted"], (5 * SOL - SOL - SOL_FEE).to_string(), "captured once");
+        assert_eq!(b["pending_outgoing"], "0");
+        let report = app.state.ledger().verify().await.unwrap();
+        assert!(report.ok(), "{:?}", report.problems);
+    }
+}

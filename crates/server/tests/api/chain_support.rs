@@ -138,3 +138,20 @@ pub async fn rescan_from_genesis(backend: Backend, database_url: Option<&str>, d
         }
     }
 }
+
+/// Puts a withdrawal back to `signed`, as if the server crashed after sending it but before
+/// recording that it had.
+pub async fn rewind_to_signed(backend: Backend, database_url: Option<&str>, data_dir: &str, id: &str) {
+    let sql = "UPDATE withdrawals SET status = 'signed' WHERE id = $1";
+    match (backend, database_url) {
+        (Backend::Postgres, Some(url)) => {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query(sql).bind(id).execute(&mut c).await.unwrap();
+        }
+        _ => {
+            let mut c =
+                sqlx::SqliteConnection::connect(&format!("sqlite://{data_dir}/protocol-bank.db")).await.unwrap();
+            sqlx::query(sql).bind(id).execute(&mut c).await.unwrap();
+        }
+    }
+}
