@@ -1,25 +1,19 @@
 //! A real Ethereum node for tests: anvil (chains.md), installed from npm into tools/chains by
 //! `scripts/local-chains` (CI runs it). One node per test, on a free loopback port, killed on drop.
 
+use crate::node::{NodeProcess, free_port};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub struct Anvil {
-    child: Child,
-    pub url: String,
-}
+/// anvil on a free port (`url` through `NodeProcess`).
+#[derive(Debug)]
+pub struct Anvil(NodeProcess);
 
-impl std::fmt::Debug for Anvil {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Anvil").field("url", &self.url).finish()
-    }
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Anvil {
+    type Target = NodeProcess;
+    fn deref(&self) -> &NodeProcess {
+        &self.0
     }
 }
 
@@ -47,8 +41,7 @@ impl Anvil {
     fn start_with(extra: &[&str]) -> Self {
         let bin = binary();
         assert!(bin.is_file(), "anvil not found at {}: run scripts/local-chains", bin.display());
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port());
-        let port = port.unwrap_or_else(|e| panic!("no free port: {e}"));
+        let port = free_port();
         let child = Command::new(&bin)
             .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--silent", "--chain-id", "31337"])
             .args(extra)
@@ -56,7 +49,7 @@ impl Anvil {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("starting anvil: {e}"));
-        let anvil = Self { child, url: format!("http://127.0.0.1:{port}") };
+        let anvil = Self(NodeProcess::new(child, port));
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "anvil did not start");

@@ -2,26 +2,20 @@
 //! LiteSVM, offline; chains.md), built once by `scripts/local-chains` into a cache outside the
 //! clone. One node per test, on free loopback ports, killed on drop; every start is a fresh chain.
 
+use crate::node::{NodeProcess, free_port};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-pub struct SolanaNode {
-    child: Child,
-    pub url: String,
-}
+/// pb-solana-node on free ports (`url` through `NodeProcess`).
+#[derive(Debug)]
+pub struct SolanaNode(NodeProcess);
 
-impl std::fmt::Debug for SolanaNode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SolanaNode").field("url", &self.url).finish()
-    }
-}
-
-impl Drop for SolanaNode {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for SolanaNode {
+    type Target = NodeProcess;
+    fn deref(&self) -> &NodeProcess {
+        &self.0
     }
 }
 
@@ -31,13 +25,6 @@ pub fn binary() -> PathBuf {
     std::env::var_os("PB_SOLANA_NODE")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/chains/bin/pb-solana-node"))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
 impl SolanaNode {
@@ -62,7 +49,7 @@ impl SolanaNode {
                 }
             }
         });
-        let node = Self { child, url: format!("http://127.0.0.1:{port}") };
+        let node = Self(NodeProcess::new(child, port));
         rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("pb-solana-node did not start"));
         node
     }
