@@ -16,7 +16,7 @@ pub const CHANNEL: &str = "identity.sessions";
 /// Beyond this many entries the cache starts afresh (a bound, not an eviction policy).
 const MAX_ENTRIES: usize = 100_000;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Cached {
     pub session: SessionRecord,
     pub user: UserRecord,
@@ -24,11 +24,18 @@ pub(crate) struct Cached {
     until: i64,
 }
 
-#[derive(Debug)]
 pub struct SessionCache {
     ttl_ms: i64,
     entries: Mutex<HashMap<Vec<u8>, Cached>>,
     pubsub: Arc<dyn PubSub>,
+}
+
+/// Entries hold user records (password hashes, sealed TOTP secrets): never printed.
+impl std::fmt::Debug for SessionCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.entries.lock().map(|e| e.len()).unwrap_or(0);
+        f.debug_struct("SessionCache").field("ttl_ms", &self.ttl_ms).field("entries", &n).finish_non_exhaustive()
+    }
 }
 
 impl SessionCache {
