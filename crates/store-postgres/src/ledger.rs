@@ -184,18 +184,48 @@ impl LedgerTx for PgLedgerTx {
 
     /// Everything in one statement (data-modifying CTEs), so the journal head's lock is held
     /// for three round trips — lock, write, commit — however large the batch.
-    async fn write(
+    async fn write_effects(
+        &mut self,
+        accounts: &[Account],
+        outcomes: &[(Idempotency, String)],
+    ) -> Result<(), StoreError> {
+        let bal =
+            |f: fn(&Balances) -> u128| accounts.iter().map(|x| f(&x.balances).to_string()).collect::<Vec<String>>();
+        sqlx::query(
+            "WITH
+             counters AS (
+                 UPDATE ledger_accounts AS t SET debits_pending = v.dp::numeric, debits_posted = v.dq::numeric,
+                     credits_pending = v.cp::numeric, credits_posted = v.cq::numeric
+                 FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS v(id, dp, dq, cp, cq)
+                 WHERE t.id = v.id),
+             keys AS (
+                 UPDATE idempotency_keys AS t SET outcome = v.o
+                 FROM UNNEST($6::text[], $7::text[], $8::text[]) AS v(w, k, o)
+                 WHERE t.owner_id = v.w AND t.key = v.k)
+             SELECT 1",
+        )
+        .bind(accounts.iter().map(|x| x.id.0).collect::<Vec<uuid::Uuid>>())
+        .bind(bal(|b| b.debits_pending))
+        .bind(bal(|b| b.debits_posted))
+        .bind(bal(|b| b.credits_pending))
+        .bind(bal(|b| b.credits_posted))
+        .bind(outcomes.iter().map(|(k, _)| k.owner.as_str()).collect::<Vec<&str>>())
+        .bind(outcomes.iter().map(|(k, _)| k.key.as_str()).collect::<Vec<&str>>())
+        .bind(outcomes.iter().map(|(_, o)| o.as_str()).collect::<Vec<&str>>())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn write_journal(
         &mut self,
         transfers: &[ChainedTransfer],
-        accounts: &[Account],
         head: (i64, [u8; 32]),
-        outcomes: &[(Idempotency, String)],
         events: &[OutboxEvent],
     ) -> Result<(), StoreError> {
         let tr = |f: fn(&ChainedTransfer) -> String| transfers.iter().map(f).collect::<Vec<String>>();
         let ev = |f: fn(&OutboxEvent) -> &str| events.iter().map(f).collect::<Vec<&str>>();
-        let bal =
-            |f: fn(&Balances) -> u128| accounts.iter().map(|x| f(&x.balances).to_string()).collect::<Vec<String>>();
         sqlx::query(
             "WITH
              outbox AS (
@@ -209,18 +239,8 @@ impl LedgerTx for PgLedgerTx {
                  FROM UNNEST($6::bigint[], $7::uuid[], $8::uuid[], $9::uuid[], $10::text[], $11::text[], $12::text[],
                      $13::bigint[], $14::uuid[], $15::bigint[], $16::text[], $17::text[], $18::text[], $19::text[],
                      $20::bigint[], $21::bytea[], $22::bytea[])
-                 AS x(seq, id, d, c, a, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h)),
-             counters AS (
-                 UPDATE ledger_accounts AS t SET debits_pending = v.dp::numeric, debits_posted = v.dq::numeric,
-                     credits_pending = v.cp::numeric, credits_posted = v.cq::numeric
-                 FROM UNNEST($23::uuid[], $24::text[], $25::text[], $26::text[], $27::text[]) AS v(id, dp, dq, cp, cq)
-                 WHERE t.id = v.id),
-             head AS (UPDATE ledger_head SET seq = $28, hash = $29 WHERE id = 1),
-             keys AS (
-                 UPDATE idempotency_keys AS t SET outcome = v.o
-                 FROM UNNEST($30::text[], $31::text[], $32::text[]) AS v(w, k, o)
-                 WHERE t.owner_id = v.w AND t.key = v.k)
-             SELECT 1",
+                 AS x(seq, id, d, c, a, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h))
+             UPDATE ledger_head SET seq = $23, hash = $24 WHERE id = 1",
         )
         .bind(events.iter().map(|x| x.position).collect::<Vec<i64>>())
         .bind(ev(|x| &x.id))
@@ -244,16 +264,8 @@ impl LedgerTx for PgLedgerTx {
         .bind(transfers.iter().map(|c| c.transfer.created_at).collect::<Vec<i64>>())
         .bind(transfers.iter().map(|c| c.prev_hash.clone()).collect::<Vec<Vec<u8>>>())
         .bind(transfers.iter().map(|c| c.hash.clone()).collect::<Vec<Vec<u8>>>())
-        .bind(accounts.iter().map(|x| x.id.0).collect::<Vec<uuid::Uuid>>())
-        .bind(bal(|b| b.debits_pending))
-        .bind(bal(|b| b.debits_posted))
-        .bind(bal(|b| b.credits_pending))
-        .bind(bal(|b| b.credits_posted))
         .bind(head.0)
         .bind(head.1.to_vec())
-        .bind(outcomes.iter().map(|(k, _)| k.owner.as_str()).collect::<Vec<&str>>())
-        .bind(outcomes.iter().map(|(k, _)| k.key.as_str()).collect::<Vec<&str>>())
-        .bind(outcomes.iter().map(|(_, o)| o.as_str()).collect::<Vec<&str>>())
         .execute(&mut *self.tx)
         .await
         .map_err(store_error)?;

@@ -173,12 +173,41 @@ impl LedgerTx for SqliteLedgerTx {
         Ok((seq, hash.try_into().map_err(|_| StoreError::Other("ledger head hash is not 32 bytes".into()))?))
     }
 
-    async fn write(
+    async fn write_effects(
+        &mut self,
+        accounts: &[Account],
+        outcomes: &[(Idempotency, String)],
+    ) -> Result<(), StoreError> {
+        for a in accounts {
+            let b = a.balances;
+            sqlx::query(
+                "UPDATE ledger_accounts SET debits_pending = $2, debits_posted = $3, credits_pending = $4, credits_posted = $5 WHERE id = $1",
+            )
+            .bind(a.id.0.to_string())
+            .bind(b.debits_pending.to_string())
+            .bind(b.debits_posted.to_string())
+            .bind(b.credits_pending.to_string())
+            .bind(b.credits_posted.to_string())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(store_error)?;
+        }
+        for (k, outcome) in outcomes {
+            sqlx::query("UPDATE idempotency_keys SET outcome = $3 WHERE owner_id = $1 AND key = $2")
+                .bind(&k.owner)
+                .bind(&k.key)
+                .bind(outcome)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(store_error)?;
+        }
+        Ok(())
+    }
+
+    async fn write_journal(
         &mut self,
         transfers: &[ChainedTransfer],
-        accounts: &[Account],
         head: (i64, [u8; 32]),
-        outcomes: &[(Idempotency, String)],
         events: &[OutboxEvent],
     ) -> Result<(), StoreError> {
         for e in events {
@@ -223,35 +252,12 @@ impl LedgerTx for SqliteLedgerTx {
             .await
             .map_err(store_error)?;
         }
-        for a in accounts {
-            let b = a.balances;
-            sqlx::query(
-                "UPDATE ledger_accounts SET debits_pending = $2, debits_posted = $3, credits_pending = $4, credits_posted = $5 WHERE id = $1",
-            )
-            .bind(a.id.0.to_string())
-            .bind(b.debits_pending.to_string())
-            .bind(b.debits_posted.to_string())
-            .bind(b.credits_pending.to_string())
-            .bind(b.credits_posted.to_string())
-            .execute(&mut *self.tx)
-            .await
-            .map_err(store_error)?;
-        }
         sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
             .bind(head.0)
             .bind(head.1.to_vec())
             .execute(&mut *self.tx)
             .await
             .map_err(store_error)?;
-        for (k, outcome) in outcomes {
-            sqlx::query("UPDATE idempotency_keys SET outcome = $3 WHERE owner_id = $1 AND key = $2")
-                .bind(&k.owner)
-                .bind(&k.key)
-                .bind(outcome)
-                .execute(&mut *self.tx)
-                .await
-                .map_err(store_error)?;
-        }
         Ok(())
     }
 }

@@ -31,12 +31,18 @@ pub trait LedgerTx: Send {
     async fn resolutions(&mut self, pending_ids: &[TransferId]) -> Result<Vec<(TransferId, bool)>, StoreError>;
     /// The chain's head (last seq and hash), locked until commit.
     async fn lock_head(&mut self) -> Result<(i64, [u8; 32]), StoreError>;
-    async fn write(
+    /// What the batch changed that is already locked by it: account counters and the outcome
+    /// under each key. Written before the head is taken, so the head is held for less.
+    async fn write_effects(
+        &mut self,
+        accounts: &[Account],
+        outcomes: &[(Idempotency, String)],
+    ) -> Result<(), StoreError>;
+    /// The hash-chained journal rows, their outbox events, and the new head.
+    async fn write_journal(
         &mut self,
         transfers: &[ChainedTransfer],
-        accounts: &[Account],
         head: (i64, [u8; 32]),
-        outcomes: &[(Idempotency, String)],
         events: &[OutboxEvent],
     ) -> Result<(), StoreError>;
 }
@@ -129,18 +135,12 @@ pub async fn execute_batch(
         })
         .collect();
 
-    // 3. Decide, in order.
-    let (mut seq, mut hash) = tx.lock_head().await?;
-    let mut written: Vec<ChainedTransfer> = Vec::new();
+    // 3. Decide, in order; write what the batch already holds locked (counters, outcomes).
+    let mut decided: Vec<Transfer> = Vec::new();
     let mut stored_outcomes: Vec<(Idempotency, String)> = Vec::new();
     for i in active {
         let results = execute(&mut accounts, &mut pending, &commands[i].requests, now_ms);
-        for t in results.iter().flatten() {
-            seq += 1;
-            let next = chain(&hash, t);
-            written.push(ChainedTransfer { seq, transfer: t.clone(), prev_hash: hash.to_vec(), hash: next.to_vec() });
-            hash = next;
-        }
+        decided.extend(results.iter().flatten().cloned());
         if let Some(k) = &commands[i].idempotency {
             stored_outcomes.push((k.clone(), encode(&results)));
         }
@@ -156,19 +156,32 @@ pub async fn execute_batch(
             _ => CommandOutcome::KeyReused,
         });
     }
-
-    // 4. Write, for the caller's single commit: the outbox rows ride in the same transaction.
-    let events: Vec<OutboxEvent> = written
-        .iter()
-        .map(|c| {
-            let (d, k) = (&c.transfer.debit_account_id, &c.transfer.credit_account_id);
-            transfer_event(c, accounts.get(d), accounts.get(k))
-        })
-        .collect();
     let changed: Vec<Account> =
-        accounts.into_values().filter(|a| before.get(&a.id).is_some_and(|b| b.balances != a.balances)).collect();
-    if !written.is_empty() || !stored_outcomes.is_empty() {
-        tx.write(&written, &changed, (seq, hash), &stored_outcomes, &events).await?;
+        accounts.values().filter(|a| before.get(&a.id).is_some_and(|b| b.balances != a.balances)).cloned().collect();
+    if !changed.is_empty() || !stored_outcomes.is_empty() {
+        tx.write_effects(&changed, &stored_outcomes).await?;
+    }
+
+    // 4. Chain the journal under the head, which is held from here to the commit: batches
+    // (of every instance) append one after another, so seq order is commit order.
+    if !decided.is_empty() {
+        let (mut seq, mut hash) = tx.lock_head().await?;
+        let mut written: Vec<ChainedTransfer> = Vec::with_capacity(decided.len());
+        for t in decided {
+            seq += 1;
+            let next = chain(&hash, &t);
+            written.push(ChainedTransfer { seq, transfer: t, prev_hash: hash.to_vec(), hash: next.to_vec() });
+            hash = next;
+        }
+        // The outbox rows ride in the same transaction.
+        let events: Vec<OutboxEvent> = written
+            .iter()
+            .map(|c| {
+                let (d, k) = (&c.transfer.debit_account_id, &c.transfer.credit_account_id);
+                transfer_event(c, accounts.get(d), accounts.get(k))
+            })
+            .collect();
+        tx.write_journal(&written, (seq, hash), &events).await?;
     }
     Ok(outcomes.into_iter().map(|o| o.unwrap_or(CommandOutcome::KeyReused)).collect())
 }
