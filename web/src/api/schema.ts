@@ -1118,7 +1118,10 @@ export interface components {
             /** @description Smallest units (wei, lamports, token base units), as a string. */
             amount: string;
             asset: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Ethereum: the block number; Solana: the slot.
+             */
             block_number: number;
             chain: string;
             credited?: string | null;
@@ -1132,6 +1135,7 @@ export interface components {
             status: string;
             /** @description The ledger transfer that credited it. */
             transfer_id?: string | null;
+            /** @description Ethereum: the transaction hash; Solana: the transaction's signature (base58). */
             tx_hash: string;
         };
         /** @description The JSON body of every error response. */
@@ -1307,7 +1311,10 @@ export interface components {
                 /** @description Smallest units (wei, lamports, token base units), as a string. */
                 amount: string;
                 asset: string;
-                /** Format: int64 */
+                /**
+                 * Format: int64
+                 * @description Ethereum: the block number; Solana: the slot.
+                 */
                 block_number: number;
                 chain: string;
                 credited?: string | null;
@@ -1321,6 +1328,7 @@ export interface components {
                 status: string;
                 /** @description The ledger transfer that credited it. */
                 transfer_id?: string | null;
+                /** @description Ethereum: the transaction hash; Solana: the transaction's signature (base58). */
                 tx_hash: string;
             }[];
             has_more: boolean;
@@ -1436,6 +1444,7 @@ export interface components {
                 /** @description `requested`, `signed`, `broadcast`, `confirmed` or `failed`. */
                 status: string;
                 to_address: string;
+                /** @description Ethereum: the transaction hash; Solana: the transaction's signature (base58). */
                 tx_hash?: string | null;
                 updated: string;
             }[];
@@ -1680,6 +1689,7 @@ export interface components {
             /** @description `requested`, `signed`, `broadcast`, `confirmed` or `failed`. */
             status: string;
             to_address: string;
+            /** @description Ethereum: the transaction hash; Solana: the transaction's signature (base58). */
             tx_hash?: string | null;
             updated: string;
         };

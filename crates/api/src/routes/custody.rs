@@ -135,7 +135,9 @@ pub struct DepositView {
     /// Smallest units (wei, lamports, token base units), as a string.
     pub amount: String,
     pub address: String,
+    /// Ethereum: the transaction hash; Solana: the transaction's signature (base58).
     pub tx_hash: String,
+    /// Ethereum: the block number; Solana: the slot.
     pub block_number: u64,
     /// `pending` (waiting for confirmations), `credited`, `dropped` (its block left the chain
     /// before credit) or `reorged` (after credit: under review by staff).

@@ -46,6 +46,7 @@ pub struct WithdrawalView {
     pub fee: String,
     /// `requested`, `signed`, `broadcast`, `confirmed` or `failed`.
     pub status: String,
+    /// Ethereum: the transaction hash; Solana: the transaction's signature (base58).
     pub tx_hash: Option<String>,
     /// When `failed`: `network_refused` (the network would not accept it) or `reverted`.
     pub failure: Option<String>,
