@@ -282,6 +282,7 @@ test("with custody on: deposit addresses with QR codes, ETH and SOL deposits con
   const custody = await startServer({
     SOLANA_RPC_URL: solana.url,
     SOLANA_CONFIRMATIONS: "5",
+    WITHDRAWAL_DAILY_LIMITS: "SOL=1000000000",
     ETHEREUM_RPC_URL: chain.url,
     ETHEREUM_CHAIN_ID: "31337",
     ETHEREUM_CONFIRMATIONS: "3",
@@ -368,6 +369,7 @@ test("with custody on: deposit addresses with QR codes, ETH and SOL deposits con
     // SOL out, paid from the hot wallet the deposit was swept into. A mistyped address is caught first.
     const solCard = page.locator(".card", { hasText: "Withdraw SOL" });
     const outside = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
+    await solCard.getByText("You can withdraw up to 1.00 SOL in any 24 hours.").waitFor();
     await solCard.getByLabel("To address").fill("0x000000000000000000000000000000000000dEaD");
     await solCard.getByLabel("Amount (SOL)").fill("0.5");
     await solCard.getByRole("button", { name: "Review" }).click();

@@ -115,6 +115,11 @@ impl CustodyService {
         self.limits.as_ref()
     }
 
+    /// What one customer may withdraw of `asset` in any 24 hours, if limited.
+    pub fn daily_withdrawal_limit(&self, asset: &str) -> Option<u128> {
+        self.limits.as_ref().and_then(|l| l.per_day.get(asset).copied())
+    }
+
     /// Switches Solana custody on.
     pub fn with_solana(mut self, solana: SolanaCustody) -> Self {
         if !self.chains.contains(&Chain::Solana) {

@@ -1673,6 +1673,11 @@ export interface components {
             amount: string;
             asset: string;
             chain: string;
+            /**
+             * @description What one customer may withdraw of this asset in any 24 hours (smallest units); absent
+             *     when unlimited.
+             */
+            daily_limit?: string | null;
         };
         WithdrawalView: {
             account_id: string;

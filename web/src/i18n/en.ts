@@ -188,6 +188,7 @@ export const en = {
   "withdraw.address_invalid_solana": "Enter a Solana address: 32 to 44 base58 characters (the wallet, not a token account).",
   "withdraw.fee": "Network fee",
   "withdraw.fee_hint": "A network fee of {fee} is added.",
+  "withdraw.limit_hint": "You can withdraw up to {limit} in any 24 hours.",
   "withdraw.total": "Total debited",
   "withdraw.confirm": "Confirm withdrawal",
   "withdraw.step_up": "For your security, enter the current code from your authenticator app.",

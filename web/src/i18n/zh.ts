@@ -190,6 +190,7 @@ export const zh: Record<MessageKey, string> = {
   "withdraw.address_invalid_solana": "请输入 Solana 地址：32 至 44 位 base58 字符（钱包地址，而非代币账户）。",
   "withdraw.fee": "网络手续费",
   "withdraw.fee_hint": "将另收取 {fee} 的网络手续费。",
+  "withdraw.limit_hint": "任意 24 小时内最多可提取 {limit}。",
   "withdraw.total": "合计扣款",
   "withdraw.confirm": "确认提取",
   "withdraw.step_up": "为了您的安全，请输入身份验证器中的当前验证码。",

@@ -174,7 +174,11 @@ export function Withdraw({
         onChange={(e) => setAmount(e.target.value)}
         error={errors.amount}
         inputMode="decimal"
-        hint={t("withdraw.fee_hint", { fee: money(fee.amount) })}
+        hint={
+          fee.daily_limit
+            ? `${t("withdraw.fee_hint", { fee: money(fee.amount) })} ${t("withdraw.limit_hint", { limit: money(fee.daily_limit) })}`
+            : t("withdraw.fee_hint", { fee: money(fee.amount) })
+        }
       />
       <button type="submit" className="primary">
         {t("send.review")}

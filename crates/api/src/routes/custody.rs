@@ -49,6 +49,10 @@ pub struct WithdrawalFee {
     pub asset: String,
     /// Smallest units, as a string.
     pub amount: String,
+    /// What one customer may withdraw of this asset in any 24 hours (smallest units); absent
+    /// when unlimited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daily_limit: Option<String>,
 }
 
 /// Whether crypto custody is on, and for which chains.
@@ -60,7 +64,8 @@ pub async fn status(State(state): State<AppState>, _auth: Auth) -> Json<CustodyS
     for chain in custody.chains() {
         for asset in custody.assets_on(*chain) {
             let amount = custody.withdrawal_fee_for(*chain, &asset).to_string();
-            withdrawal_fees.push(WithdrawalFee { chain: chain.as_str(), asset, amount });
+            let daily_limit = custody.daily_withdrawal_limit(&asset).map(|l| l.to_string());
+            withdrawal_fees.push(WithdrawalFee { chain: chain.as_str(), asset, amount, daily_limit });
         }
     }
     Json(CustodyStatus {

@@ -299,6 +299,10 @@ async fn withdrawals_beyond_the_daily_limit_are_refused_even_when_concurrent() {
         let sol = app.open_account(&alice, "SOL").await;
         app.deposit(&alice, &sol, &(10 * SOL).to_string()).await;
         app.step_up(&alice).await;
+        let status = json(app.get_as(&alice.token, "/v1/custody").await).await;
+        let sol_fee =
+            status["withdrawal_fees"].as_array().unwrap().iter().find(|f| f["asset"] == "SOL").unwrap().clone();
+        assert_eq!(sol_fee["daily_limit"], "3000000000", "the limit is shown: {status}");
         let to = sol_keypair(WORLD_MNEMONIC, 7).address().to_string();
         let body =
             |amount: u64| json!({"account_id": sol, "chain": "solana", "to_address": to, "amount": amount.to_string()});
