@@ -130,6 +130,18 @@ pub fn token_initialize_mint(mint: SolAddress, decimals: u8, authority: SolAddre
     Instruction { program: token_program(), accounts: vec![AccountMeta::writable(mint, false)], data }
 }
 
+/// SPL Token `InitializeAccount3` (18): a token account at a key of one's own (not the
+/// associated one).
+pub fn token_initialize_account(account: SolAddress, mint: SolAddress, owner: SolAddress) -> Instruction {
+    let mut data = vec![18u8];
+    data.extend_from_slice(&owner.0);
+    Instruction {
+        program: token_program(),
+        accounts: vec![AccountMeta::writable(account, false), AccountMeta::readonly(mint, false)],
+        data,
+    }
+}
+
 /// SPL Token `MintTo` (7).
 pub fn token_mint_to(mint: SolAddress, destination: SolAddress, authority: SolAddress, amount: u64) -> Instruction {
     let mut data = vec![7u8];

@@ -52,6 +52,7 @@ impl ChainScanner for EthScanner {
                     to: t.to?.to_string(),
                     asset: "ETH".into(),
                     amount: t.value,
+                    not_creditable: None,
                 })
             })
             .collect();
@@ -66,6 +67,7 @@ impl ChainScanner for EthScanner {
                     to: t.to.to_string(),
                     asset: asset.clone(),
                     amount: t.amount,
+                    not_creditable: None,
                 });
             }
         }

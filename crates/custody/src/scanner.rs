@@ -18,6 +18,9 @@ pub struct SeenTransfer {
     pub asset: String,
     /// Smallest units.
     pub amount: u128,
+    /// Why it reached the address but cannot be credited (e.g. tokens in a token account other
+    /// than the associated one, which custody neither sweeps nor counts): logged for staff.
+    pub not_creditable: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -51,13 +51,14 @@ impl ChainScanner for SolScanner {
         let mut transfers = Vec::new();
         for tx in &block.transactions {
             for inc in tx.increases() {
+                let mut not_creditable = None;
                 let asset = match &inc.mint {
                     None => "SOL".to_owned(),
                     Some(mint) => {
                         let Some(token) = self.tokens.iter().find(|t| t.mint.to_string() == *mint) else { continue };
                         let Ok(wallet) = SolAddress::parse(&inc.wallet) else { continue };
                         if associated_token_address(&wallet, &token.mint).to_string() != inc.account {
-                            continue;
+                            not_creditable = Some("tokens reached a token account other than the associated one");
                         }
                         token.asset.clone()
                     }
@@ -68,6 +69,7 @@ impl ChainScanner for SolScanner {
                     to: inc.wallet,
                     asset,
                     amount: u128::from(inc.amount),
+                    not_creditable,
                 });
             }
         }

@@ -140,6 +140,11 @@ impl DepositWatcher {
         let owners = self.store.owners_of(chain, &candidates).await?;
         for t in &block.transfers {
             let Some((_, owner)) = owners.iter().find(|(a, _)| *a == t.to) else { continue };
+            if let Some(why) = t.not_creditable {
+                tracing::warn!(chain, tx = %t.tx_hash, asset = %t.asset, why, "transfer to a deposit address not credited; staff review");
+                metrics::counter!("chain_deposits_not_creditable_total", "chain" => chain).increment(1);
+                continue;
+            }
             let d = Deposit {
                 id: new_id("dep"),
                 chain: chain.into(),

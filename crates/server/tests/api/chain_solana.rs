@@ -8,7 +8,10 @@ use crate::chain_support::*;
 use crate::helpers::{Backend, TestApp, assert_error, json};
 use crate::people::Person;
 use pb_chains::SolAddress;
-use pb_chains::sol_programs::associated_token_address;
+use pb_chains::sol_programs::{
+    TOKEN_ACCOUNT_LEN, associated_token_address, system_create_account, token_initialize_account, token_program,
+    token_transfer_checked,
+};
 use pb_chains::sol_rpc::SolRpc;
 use pb_domain::identity::roles::StaffRole;
 use pb_testkit::solana::SolanaNode;
@@ -370,5 +373,56 @@ async fn a_withdrawal_sent_before_a_crash_is_settled_once() {
         assert_eq!(b["pending_outgoing"], "0");
         let report = app.state.ledger().verify().await.unwrap();
         assert!(report.ok(), "{:?}", report.problems);
+    }
+}
+
+async fn not_creditable(app: &TestApp) -> u64 {
+    let text = app.client.get(format!("{}/metrics", app.admin)).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .find(|l| l.starts_with("chain_deposits_not_creditable_total{chain=\"solana\"}"))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Tokens sent to a token account the deposit address owns but that is not its associated one:
+/// seen, logged and counted for staff, never credited (custody neither sweeps nor counts it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_in_a_non_associated_token_account_are_not_credited() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let node = SolanaNode::start(SLOT_MS);
+        let rpc = SolRpc::new(&node.url);
+        let (world, mint) = sol_world(&rpc).await;
+        let dir = pb_testkit::TempDir::new("sol-stray");
+        let app = start(backend, &node, &mint, "3", &dir.path().display().to_string(), None).await;
+        let alice = app.verified_person("alice@sol-stray.example", "individual").await;
+        let address = SolAddress::parse(&address_of(&app, &alice).await).unwrap();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        // The metrics registry is the test process's: count from here.
+        let before = not_creditable(&app).await;
+
+        // A token account of alice's address at a key of the world's choosing, then tokens into it.
+        let stray = sol_keypair(WORLD_MNEMONIC, 9);
+        let rent = rpc.minimum_balance_for_rent_exemption(TOKEN_ACCOUNT_LEN).await.unwrap();
+        let ixs = [
+            system_create_account(world.address(), stray.address(), rent, TOKEN_ACCOUNT_LEN, token_program()),
+            token_initialize_account(stray.address(), mint, address),
+            token_transfer_checked(
+                associated_token_address(&world.address(), &mint),
+                mint,
+                stray.address(),
+                world.address(),
+                7_000_000,
+                6,
+            ),
+        ];
+        sol_send(&rpc, &world, &[&stray], &ixs).await;
+        // And a proper deposit after it, so the watcher has certainly read past the stray one.
+        sol_pay(&rpc, &world, &address.to_string(), SOL).await;
+        wait_until("the SOL deposit", || async { deposits(&app, &alice).await.len() == 1 }).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let seen = deposits(&app, &alice).await;
+        assert_eq!(seen.len(), 1, "{backend:?}: only the SOL: {seen:?}");
+        assert_eq!(seen[0]["asset"], "SOL");
+        assert_eq!(not_creditable(&app).await, before + 1, "{backend:?}: counted for staff");
     }
 }
