@@ -17,7 +17,7 @@ impl IdentityService {
     pub async fn authenticate_session(&self, token: &str) -> Result<Caller, IdentityError> {
         let now = self.now();
         let key = hash_token(token);
-        let cached = self.sessions.as_ref().and_then(|c| c.get(&key, now));
+        let (cached, epoch) = self.sessions.as_ref().map_or((None, 0), |c| c.get(&key, now));
         let (session, user, memberships) = match cached {
             Some(c) => (c.session, c.user, c.memberships),
             None => {
@@ -25,7 +25,7 @@ impl IdentityService {
                     self.store.session_with_user(&key).await?.ok_or(IdentityError::Unauthenticated)?;
                 let memberships = self.store.memberships(&user.id).await?;
                 if let Some(cache) = &self.sessions {
-                    cache.put(key.to_vec(), session.clone(), user.clone(), memberships.clone(), now);
+                    cache.put(key.to_vec(), epoch, session.clone(), user.clone(), memberships.clone(), now);
                 }
                 (session, user, memberships)
             }
