@@ -203,56 +203,49 @@ pub async fn custody(config: &Config, stores: &Stores, secret_key: &SecretString
     })
 }
 
-/// `WITHDRAWAL_DAILY_LIMITS`: `ASSET=amount,…` in smallest units, each asset known to the ledger.
-fn withdrawal_limits(config: &Config) -> anyhow::Result<std::collections::BTreeMap<String, u128>> {
-    let assets = AssetRegistry::with_extra(&config.ledger_extra_assets).map_err(anyhow::Error::msg)?;
-    let mut out = std::collections::BTreeMap::new();
-    for pair in config.withdrawal_daily_limits.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (asset, amount) =
-            pair.split_once('=').with_context(|| format!("WITHDRAWAL_DAILY_LIMITS: {pair:?} is not ASSET=amount"))?;
-        if assets.get(asset.trim()).is_none() {
-            anyhow::bail!("WITHDRAWAL_DAILY_LIMITS: unknown asset {asset:?}");
-        }
-        let amount: u128 = amount.trim().parse().with_context(|| {
-            format!("WITHDRAWAL_DAILY_LIMITS: {asset}: {amount:?} is not an amount in smallest units")
-        })?;
-        out.insert(asset.trim().to_owned(), amount);
-    }
-    Ok(out)
-}
-
-/// `SOLANA_TOKENS`: `ASSET=Mint,…`, each asset known to the ledger; its scale is the mint's decimals.
-fn solana_tokens(config: &Config) -> anyhow::Result<Vec<pb_custody::SolToken>> {
+/// `NAME=ASSET=value,…`: each asset known to the ledger (see LEDGER_EXTRA_ASSETS), its value
+/// parsed by `parse`. Shared by ETHEREUM_TOKENS, SOLANA_TOKENS and WITHDRAWAL_DAILY_LIMITS.
+fn asset_pairs<T>(
+    config: &Config,
+    name: &str,
+    list: &str,
+    parse: impl Fn(&pb_domain::ledger::asset::Asset, &str) -> Result<T, String>,
+) -> anyhow::Result<Vec<(String, T)>> {
     let assets = AssetRegistry::with_extra(&config.ledger_extra_assets).map_err(anyhow::Error::msg)?;
     let mut out = Vec::new();
-    for pair in config.solana_tokens.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (asset, mint) =
-            pair.split_once('=').with_context(|| format!("SOLANA_TOKENS: {pair:?} is not ASSET=Mint"))?;
-        let Some(spec) = assets.get(asset.trim()) else {
-            anyhow::bail!("SOLANA_TOKENS: unknown asset {asset:?} (see LEDGER_EXTRA_ASSETS)");
+    for pair in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (asset, value) = pair.split_once('=').with_context(|| format!("{name}: {pair:?} is not ASSET=value"))?;
+        let asset = asset.trim();
+        let Some(spec) = assets.get(asset) else {
+            anyhow::bail!("{name}: unknown asset {asset:?} (see LEDGER_EXTRA_ASSETS)");
         };
-        let mint =
-            pb_chains::SolAddress::parse(mint.trim()).map_err(|e| anyhow::anyhow!("SOLANA_TOKENS: {asset}: {e}"))?;
-        out.push(pb_custody::SolToken { asset: asset.trim().to_owned(), mint, decimals: spec.scale });
+        let value = parse(spec, value.trim()).map_err(|e| anyhow::anyhow!("{name}: {asset}: {e}"))?;
+        out.push((asset.to_owned(), value));
     }
     Ok(out)
 }
 
-/// `ETHEREUM_TOKENS`: `ASSET=0xContract,…`, each asset known to the ledger.
+/// `ETHEREUM_TOKENS`: `ASSET=0xContract,…`.
 fn ethereum_tokens(config: &Config) -> anyhow::Result<Vec<(String, pb_chains::EthAddress)>> {
-    let assets = AssetRegistry::with_extra(&config.ledger_extra_assets).map_err(anyhow::Error::msg)?;
-    let mut out = Vec::new();
-    for pair in config.ethereum_tokens.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (asset, contract) =
-            pair.split_once('=').with_context(|| format!("ETHEREUM_TOKENS: {pair:?} is not ASSET=0xContract"))?;
-        if assets.get(asset.trim()).is_none() {
-            anyhow::bail!("ETHEREUM_TOKENS: unknown asset {asset:?} (see LEDGER_EXTRA_ASSETS)");
-        }
-        let contract = pb_chains::EthAddress::parse(contract.trim())
-            .map_err(|e| anyhow::anyhow!("ETHEREUM_TOKENS: {asset}: {e}"))?;
-        out.push((asset.trim().to_owned(), contract));
-    }
-    Ok(out)
+    asset_pairs(config, "ETHEREUM_TOKENS", &config.ethereum_tokens, |_, v| {
+        pb_chains::EthAddress::parse(v).map_err(|e| e.to_string())
+    })
+}
+
+/// `SOLANA_TOKENS`: `ASSET=Mint,…`; the asset's scale is the mint's decimals.
+fn solana_tokens(config: &Config) -> anyhow::Result<Vec<pb_custody::SolToken>> {
+    let pairs = asset_pairs(config, "SOLANA_TOKENS", &config.solana_tokens, |spec, v| {
+        Ok((pb_chains::SolAddress::parse(v).map_err(|e| e.to_string())?, spec.scale))
+    })?;
+    Ok(pairs.into_iter().map(|(asset, (mint, decimals))| pb_custody::SolToken { asset, mint, decimals }).collect())
+}
+
+/// `WITHDRAWAL_DAILY_LIMITS`: `ASSET=amount,…` in smallest units.
+fn withdrawal_limits(config: &Config) -> anyhow::Result<std::collections::BTreeMap<String, u128>> {
+    let pairs = asset_pairs(config, "WITHDRAWAL_DAILY_LIMITS", &config.withdrawal_daily_limits, |_, v| {
+        v.parse::<u128>().map_err(|_| format!("{v:?} is not an amount in smallest units"))
+    })?;
+    Ok(pairs.into_iter().collect())
 }
 
 /// The ledger service with this instance's micro-batcher (needs a Tokio runtime).
@@ -291,4 +284,46 @@ pub fn api_settings(config: &Config) -> anyhow::Result<ApiSettings> {
         request_timeout: config.request_timeout,
         trusted_proxy_hops: config.trusted_proxy_hops,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Config {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_raw(&crate::config::Raw::load(None, &|name| map.get(name).cloned()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn asset_lists_are_checked_against_the_ledger_assets() {
+        let c = load(&[
+            ("SOLANA_TOKENS", "USDC-SOL=EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"),
+            ("WITHDRAWAL_DAILY_LIMITS", " ETH=10000000000000000000 , SOL=5 "),
+        ]);
+        let tokens = solana_tokens(&c).unwrap();
+        assert_eq!((tokens[0].asset.as_str(), tokens[0].decimals), ("USDC-SOL", 6), "decimals from the asset's scale");
+        let limits = withdrawal_limits(&c).unwrap();
+        assert_eq!((limits["ETH"], limits["SOL"]), (10_000_000_000_000_000_000, 5));
+        assert!(ethereum_tokens(&c).unwrap().is_empty());
+
+        for (name, value, says) in [
+            ("WITHDRAWAL_DAILY_LIMITS", "DOGE=1", "unknown asset"),
+            ("WITHDRAWAL_DAILY_LIMITS", "SOL=1.5", "not an amount"),
+            ("ETHEREUM_TOKENS", "USDC-ETH", "is not ASSET=value"),
+            ("ETHEREUM_TOKENS", "USDC-ETH=0x1234", "USDC-ETH"),
+            ("SOLANA_TOKENS", "USDC-SOL=0xabc", "USDC-SOL"),
+        ] {
+            let c = load(&[(name, value)]);
+            let err = match name {
+                "WITHDRAWAL_DAILY_LIMITS" => withdrawal_limits(&c).err(),
+                "ETHEREUM_TOKENS" => ethereum_tokens(&c).err(),
+                _ => solana_tokens(&c).err(),
+            };
+            let err = err.map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.starts_with(name) && err.contains(says), "{name}={value}: {err}");
+        }
+    }
 }
