@@ -8,7 +8,7 @@ use pb_domain::ledger::account::{Account, AccountFlags, AccountId, Balances};
 use pb_domain::ledger::asset::AssetCode;
 use pb_domain::ledger::batch::{LedgerTx, execute_batch};
 use pb_domain::ledger::engine::PendingState;
-use pb_domain::ledger::outbox::OutboxEvent;
+use pb_domain::ledger::outbox::{OutboxEvent, transfer_event};
 use pb_domain::ledger::store::*;
 use pb_domain::ledger::transfer::{Transfer, TransferFlags, TransferId};
 use pb_store_sql::store_error;
@@ -218,35 +218,21 @@ impl LedgerTx for PgLedgerTx {
         Ok(())
     }
 
-    async fn write_journal(
-        &mut self,
-        transfers: &[ChainedTransfer],
-        head: (i64, [u8; 32]),
-        events: &[OutboxEvent],
-    ) -> Result<(), StoreError> {
+    async fn write_journal(&mut self, transfers: &[ChainedTransfer], head: (i64, [u8; 32])) -> Result<(), StoreError> {
         let tr = |f: fn(&ChainedTransfer) -> String| transfers.iter().map(f).collect::<Vec<String>>();
-        let ev = |f: fn(&OutboxEvent) -> &str| events.iter().map(f).collect::<Vec<&str>>();
         sqlx::query(
             "WITH
-             outbox AS (
-                 INSERT INTO ledger_outbox (position, id, kind, payload, created_at)
-                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[])),
              journal AS (
                  INSERT INTO ledger_transfers (seq, id, debit_account_id, credit_account_id, amount, asset, code, flags,
                      pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after,
                      created_at, prev_hash, hash)
                  SELECT seq, id, d, c, a::numeric, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h
-                 FROM UNNEST($6::bigint[], $7::uuid[], $8::uuid[], $9::uuid[], $10::text[], $11::text[], $12::text[],
-                     $13::bigint[], $14::uuid[], $15::bigint[], $16::text[], $17::text[], $18::text[], $19::text[],
-                     $20::bigint[], $21::bytea[], $22::bytea[])
+                 FROM UNNEST($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[],
+                     $8::bigint[], $9::uuid[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[],
+                     $15::bigint[], $16::bytea[], $17::bytea[])
                  AS x(seq, id, d, c, a, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h))
-             UPDATE ledger_head SET seq = $23, hash = $24 WHERE id = 1",
+             UPDATE ledger_head SET seq = $18, hash = $19 WHERE id = 1",
         )
-        .bind(events.iter().map(|x| x.position).collect::<Vec<i64>>())
-        .bind(ev(|x| &x.id))
-        .bind(ev(|x| &x.kind))
-        .bind(ev(|x| &x.payload))
-        .bind(events.iter().map(|x| x.created_at).collect::<Vec<i64>>())
         .bind(transfers.iter().map(|c| c.seq).collect::<Vec<i64>>())
         .bind(transfers.iter().map(|c| c.transfer.id.0).collect::<Vec<uuid::Uuid>>())
         .bind(transfers.iter().map(|c| c.transfer.debit_account_id.0).collect::<Vec<uuid::Uuid>>())
@@ -559,6 +545,31 @@ impl LedgerStore for PgStore {
             accounts.iter().map(account).collect::<Result<_, _>>().map_err(store_error)?,
             transfers.iter().map(chained).collect::<Result<_, _>>().map_err(store_error)?,
         ))
+    }
+}
+
+impl PgStore {
+    /// The outbox is the journal (`pb_domain::ledger::outbox`): events are its rows after a
+    /// position, with their accounts' owners.
+    async fn journal_events(&self, position: i64, limit: u32) -> Result<Vec<OutboxEvent>, StoreError> {
+        let rows = sqlx::query(sql(format!(
+            "SELECT {TRANSFER_COLUMNS},
+                 (SELECT a.owner_id FROM ledger_accounts a WHERE a.id = t.debit_account_id) AS debit_owner,
+                 (SELECT a.owner_id FROM ledger_accounts a WHERE a.id = t.credit_account_id) AS credit_owner
+             FROM ledger_transfers t WHERE seq > $1 ORDER BY seq LIMIT $2"
+        )))
+        .bind(position)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.iter()
+            .map(|r| {
+                let (d, c): (String, String) = (r.try_get("debit_owner")?, r.try_get("credit_owner")?);
+                Ok(transfer_event(&chained(r)?, &d, &c))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(store_error)
     }
 }
 

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "deposits", include_str!("../migrations/0006_deposits.sql")),
     (7, "withdrawals", include_str!("../migrations/0007_withdrawals.sql")),
     (8, "sweeps", include_str!("../migrations/0008_sweeps.sql")),
+    (9, "journal is the outbox", include_str!("../migrations/0009_journal_outbox.sql")),
 ];
 
 pub(crate) fn migrator() -> Migrator {

@@ -1,7 +1,8 @@
 //! `impl OutboxStore` and `impl AdjustmentStore`: plain rows that both databases store alike
-//! (ids and amounts as text, times as integer milliseconds).
+//! (ids and amounts as text, times as integer milliseconds). The outbox's events are journal
+//! rows, which each store reads itself (`journal_events`).
 
-/// Expands both impls for a store type with a `pool` field.
+/// Expands both impls for a store type with a `pool` field and a `journal_events` method.
 #[macro_export]
 macro_rules! impl_ledger_records {
     ($store:ty, $row:ty) => {
@@ -55,35 +56,15 @@ macro_rules! impl_ledger_records {
             #[$crate::async_trait]
             impl OutboxStore for $store {
                 async fn events_after(&self, position: i64, limit: u32) -> Result<Vec<OutboxEvent>, StoreError> {
-                    let rows = sqlx::query(
-                        "SELECT position, id, kind, payload, created_at FROM ledger_outbox
-                         WHERE position > $1 ORDER BY position LIMIT $2",
-                    )
-                    .bind(position)
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(store_error)?;
-                    rows.iter()
-                        .map(|r| {
-                            Ok(OutboxEvent {
-                                position: r.try_get("position")?,
-                                id: r.try_get("id")?,
-                                kind: r.try_get("kind")?,
-                                payload: r.try_get("payload")?,
-                                created_at: r.try_get("created_at")?,
-                            })
-                        })
-                        .collect::<Result<_, sqlx::Error>>()
-                        .map_err(store_error)
+                    // Each store reads its journal rows with its own column types.
+                    self.journal_events(position, limit).await
                 }
 
                 async fn last_position(&self) -> Result<i64, StoreError> {
-                    let p: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM ledger_outbox")
+                    sqlx::query_scalar("SELECT seq FROM ledger_head WHERE id = 1")
                         .fetch_one(&self.pool)
                         .await
-                        .map_err(store_error)?;
-                    Ok(p.unwrap_or(0))
+                        .map_err(store_error)
                 }
 
                 async fn cursor(&self, consumer: &str) -> Result<i64, StoreError> {

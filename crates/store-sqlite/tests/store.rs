@@ -95,4 +95,17 @@ mod ledger {
         let (s, _d) = migrated().await;
         records::adjustments_are_decided_once(&s).await;
     }
+
+    /// Accounts are never deleted: closing one is a flag, and journal rows name them.
+    #[tokio::test]
+    async fn accounts_are_never_deleted() {
+        let (store, _d) = migrated().await;
+        let usd = pb_domain::ledger::asset::AssetCode::parse("USD").unwrap();
+        pb_domain::ledger::store::LedgerStore::system_account(&store, "sandbox_world", &usd, 1).await.unwrap();
+        let refused = sqlx::query("DELETE FROM ledger_accounts").execute(store.pool()).await.unwrap_err();
+        assert!(refused.to_string().contains("never deleted"), "{refused}");
+        let left: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM ledger_accounts").fetch_one(store.pool()).await.unwrap();
+        assert_eq!(left, 1);
+    }
 }

@@ -6,7 +6,6 @@
 use super::account::{Account, AccountId};
 use super::engine::{Accounts, PendingState, PendingTransfer, Pendings, execute};
 use super::hash::chain;
-use super::outbox::{OutboxEvent, transfer_event};
 use super::store::{ChainedTransfer, Command, CommandOutcome, Idempotency, Results};
 use super::transfer::{Transfer, TransferId};
 use crate::store::StoreError;
@@ -38,13 +37,8 @@ pub trait LedgerTx: Send {
         accounts: &[Account],
         outcomes: &[(Idempotency, String)],
     ) -> Result<(), StoreError>;
-    /// The hash-chained journal rows, their outbox events, and the new head.
-    async fn write_journal(
-        &mut self,
-        transfers: &[ChainedTransfer],
-        head: (i64, [u8; 32]),
-        events: &[OutboxEvent],
-    ) -> Result<(), StoreError>;
+    /// The hash-chained journal rows (which are also the outbox: see `outbox`) and the new head.
+    async fn write_journal(&mut self, transfers: &[ChainedTransfer], head: (i64, [u8; 32])) -> Result<(), StoreError>;
 }
 
 fn encode(results: &Results) -> String {
@@ -173,15 +167,7 @@ pub async fn execute_batch(
             written.push(ChainedTransfer { seq, transfer: t, prev_hash: hash.to_vec(), hash: next.to_vec() });
             hash = next;
         }
-        // The outbox rows ride in the same transaction.
-        let events: Vec<OutboxEvent> = written
-            .iter()
-            .map(|c| {
-                let (d, k) = (&c.transfer.debit_account_id, &c.transfer.credit_account_id);
-                transfer_event(c, accounts.get(d), accounts.get(k))
-            })
-            .collect();
-        tx.write_journal(&written, (seq, hash), &events).await?;
+        tx.write_journal(&written, (seq, hash)).await?;
     }
     Ok(outcomes.into_iter().map(|o| o.unwrap_or(CommandOutcome::KeyReused)).collect())
 }

@@ -115,11 +115,12 @@ pub trait LedgerStore: Send + Sync + std::fmt::Debug + 'static {
     async fn verification_data(&self) -> Result<(Vec<Account>, Vec<ChainedTransfer>), StoreError>;
 }
 
-/// The transactional outbox (see `outbox`): events after a position, and each consumer's cursor.
+/// The transactional outbox (see `outbox`: the journal itself): events after a position, and
+/// each consumer's cursor.
 #[async_trait]
 pub trait OutboxStore: Send + Sync + std::fmt::Debug + 'static {
     async fn events_after(&self, position: i64, limit: u32) -> Result<Vec<OutboxEvent>, StoreError>;
-    /// The last position written (0 when empty).
+    /// The last position written (0 when empty): the journal head's seq.
     async fn last_position(&self) -> Result<i64, StoreError>;
     async fn cursor(&self, consumer: &str) -> Result<i64, StoreError>;
     async fn set_cursor(&self, consumer: &str, position: i64) -> Result<(), StoreError>;

@@ -1,0 +1,36 @@
+-- The least work any design meeting ledger.md must do in PostgreSQL, with nothing of ours
+-- around it (no HTTP, no Rust, no hash chain lock, no outbox row per transfer, no foreign keys).
+-- It is generous on purpose: a floor for the cost of the real thing, not a model of it.
+CREATE TABLE accounts (
+    id              BIGINT PRIMARY KEY,
+    flags           BIGINT NOT NULL DEFAULT 0,
+    debits_pending  NUMERIC(39, 0) NOT NULL DEFAULT 0,
+    debits_posted   NUMERIC(39, 0) NOT NULL DEFAULT 0,
+    credits_pending NUMERIC(39, 0) NOT NULL DEFAULT 0,
+    credits_posted  NUMERIC(39, 0) NOT NULL DEFAULT 0
+);
+INSERT INTO accounts (id, credits_posted) SELECT g, 1000000000000 FROM generate_series(1, 10000) g;
+-- The journal: an id to look a transfer up by, and each account's history in order.
+CREATE TABLE transfers (
+    seq               BIGINT PRIMARY KEY,
+    id                UUID NOT NULL UNIQUE,
+    debit_account_id  BIGINT NOT NULL,
+    credit_account_id BIGINT NOT NULL,
+    amount            NUMERIC(39, 0) NOT NULL,
+    asset             TEXT NOT NULL,
+    created_at        BIGINT NOT NULL,
+    hash              BYTEA NOT NULL
+);
+CREATE INDEX transfers_debit ON transfers (debit_account_id, seq);
+CREATE INDEX transfers_credit ON transfers (credit_account_id, seq);
+CREATE SEQUENCE transfer_seq CACHE 1000;
+-- Exactly once: one key per request, claimed first and answered in the same transaction.
+CREATE TABLE idempotency_keys (
+    owner_id    TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    fingerprint BYTEA NOT NULL,
+    outcome     TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    PRIMARY KEY (owner_id, key)
+);
+VACUUM ANALYZE;
