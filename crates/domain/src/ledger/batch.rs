@@ -6,7 +6,8 @@
 use super::account::{Account, AccountId};
 use super::engine::{Accounts, PendingState, PendingTransfer, Pendings, execute};
 use super::hash::chain;
-use super::store::{ChainedTransfer, Command, CommandOutcome, Idempotency, Results};
+use super::store::{ChainedTransfer, Command, CommandOutcome, Idempotency};
+use super::stored_outcome::{self, StoredResults};
 use super::transfer::{Transfer, TransferId};
 use crate::store::StoreError;
 use async_trait::async_trait;
@@ -41,14 +42,6 @@ pub trait LedgerTx: Send {
     async fn write_journal(&mut self, transfers: &[ChainedTransfer], head: (i64, [u8; 32])) -> Result<(), StoreError>;
 }
 
-fn encode(results: &Results) -> String {
-    serde_json::to_string(results).unwrap_or_else(|_| "[]".to_owned())
-}
-
-fn decode(outcome: &str) -> Result<Results, StoreError> {
-    serde_json::from_str(outcome).map_err(|e| StoreError::Other(format!("stored idempotent outcome unreadable: {e}")))
-}
-
 pub async fn execute_batch(
     tx: &mut dyn LedgerTx,
     commands: Vec<Command>,
@@ -75,14 +68,26 @@ pub async fn execute_batch(
     claim_of.sort_by(|a, b| (&a.0.owner, &a.0.key).cmp(&(&b.0.owner, &b.0.key)));
     let claims: Vec<Idempotency> = claim_of.iter().map(|(k, _)| k.clone()).collect();
     let existing = tx.claim_keys(&claims, now_ms).await?;
+    let mut replays: Vec<(usize, StoredResults)> = Vec::new();
     for ((claim, i), prior) in claim_of.iter().zip(existing) {
         if let Some((fingerprint, outcome)) = prior {
-            outcomes[*i] = Some(if fingerprint == claim.fingerprint {
-                CommandOutcome::Replayed(decode(&outcome)?)
+            if fingerprint == claim.fingerprint {
+                replays.push((*i, stored_outcome::decode(&outcome)?));
             } else {
-                CommandOutcome::KeyReused
-            });
+                outcomes[*i] = Some(CommandOutcome::KeyReused);
+            }
         }
+    }
+    // A replay answers with the journal rows its first attempt wrote.
+    let to_read: Vec<TransferId> =
+        replays.iter().flat_map(|(_, s)| stored_outcome::ids_to_read(s)).collect::<BTreeSet<_>>().into_iter().collect();
+    let read: HashMap<TransferId, Transfer> = if to_read.is_empty() {
+        HashMap::new()
+    } else {
+        tx.transfers_by_id(&to_read).await?.into_iter().map(|t| (t.id, t)).collect()
+    };
+    for (i, stored) in replays {
+        outcomes[i] = Some(CommandOutcome::Replayed(stored_outcome::replay(stored, &read)?));
     }
     let active: Vec<usize> =
         (0..commands.len()).filter(|i| outcomes[*i].is_none() && !duplicates.iter().any(|(d, _)| d == i)).collect();
@@ -136,7 +141,7 @@ pub async fn execute_batch(
         let results = execute(&mut accounts, &mut pending, &commands[i].requests, now_ms);
         decided.extend(results.iter().flatten().cloned());
         if let Some(k) = &commands[i].idempotency {
-            stored_outcomes.push((k.clone(), encode(&results)));
+            stored_outcomes.push((k.clone(), stored_outcome::encode(&results)));
         }
         outcomes[i] = Some(CommandOutcome::Executed(results));
     }

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod hash;
 pub mod outbox;
 pub mod store;
+pub mod stored_outcome;
 pub mod transfer;
 pub mod verify;
 
