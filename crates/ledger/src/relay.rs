@@ -3,8 +3,11 @@
 //! `{"events": [...]}` with one or more events; subscribers (realtime updates, webhooks,
 //! notifications) dedupe by event id.
 
+use pb_domain::ledger::outbox::OutboxEvent;
 use pb_domain::ledger::store::OutboxStore;
 use pb_domain::{Clock, LeaseStore, PubSub, SystemClock};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +15,33 @@ pub const LEASE: &str = "ledger-outbox-relay";
 pub const CONSUMER: &str = "pubsub";
 /// The channel every ledger event is published on.
 pub const CHANNEL: &str = "ledger.events";
+
+#[derive(Serialize)]
+struct Message<'a> {
+    events: Vec<Wire<'a>>,
+}
+
+/// One event as subscribers see it. The payload is already JSON and is embedded as it is,
+/// not parsed into a tree and printed again (the relay handles every transfer).
+#[derive(Serialize)]
+struct Wire<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    position: i64,
+    created: i64,
+    data: &'a RawValue,
+}
+
+fn wire(e: &OutboxEvent) -> Result<Wire<'_>, serde_json::Error> {
+    Ok(Wire {
+        id: &e.id,
+        kind: &e.kind,
+        position: e.position,
+        created: e.created_at,
+        data: serde_json::from_str(&e.payload)?,
+    })
+}
 
 /// Publishes what is after the cursor, then moves the cursor. Returns how many were sent.
 pub async fn relay_once(outbox: &dyn OutboxStore, bus: &dyn PubSub, batch: u32) -> Result<usize, String> {
@@ -24,15 +54,9 @@ pub async fn relay_once(outbox: &dyn OutboxStore, bus: &dyn PubSub, batch: u32) 
     // One message per chunk of events (in position order), not one per event: at thousands of
     // transfers a second, a round trip to Redis per event costs more than the work it reports.
     for chunk in events.chunks(100) {
-        let list: Vec<serde_json::Value> = chunk
-            .iter()
-            .map(|e| {
-                let data: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::Null);
-                serde_json::json!({"id": e.id, "type": e.kind, "position": e.position, "created": e.created_at, "data": data})
-            })
-            .collect();
-        let message = serde_json::json!({ "events": list });
-        bus.publish(CHANNEL, message.to_string().as_bytes()).await.map_err(|e| e.to_string())?;
+        let list = chunk.iter().map(wire).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+        let message = serde_json::to_string(&Message { events: list }).map_err(|e| e.to_string())?;
+        bus.publish(CHANNEL, message.as_bytes()).await.map_err(|e| e.to_string())?;
     }
     outbox.set_cursor(CONSUMER, last).await.map_err(|e| e.to_string())?;
     let head = outbox.last_position().await.map_err(|e| e.to_string())?;
