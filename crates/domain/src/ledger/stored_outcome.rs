@@ -93,25 +93,26 @@ mod tests {
         let results: Results = vec![Ok(t.clone()), Err(TransferError::InsufficientFunds)];
         let text = encode(&results);
         assert!(!text.contains("rent"), "only the id is stored: {text}");
-        let stored = decode(&text).unwrap();
+        let stored = decode(&text).expect("decodes");
         assert_eq!(ids_to_read(&stored).collect::<Vec<_>>(), [t.id]);
         let read = [(t.id, t.clone())].into_iter().collect();
-        assert_eq!(replay(stored, &read).unwrap(), results);
+        assert_eq!(replay(stored, &read).expect("replays"), results);
     }
 
     #[test]
     fn whole_transfers_stored_by_earlier_versions_still_replay() {
         let t = transfer();
         let results: Results = vec![Ok(t.clone()), Err(TransferError::LinkedEventFailed)];
-        let stored = decode(&serde_json::to_string(&results).unwrap()).unwrap();
+        let old = serde_json::to_string(&results).expect("encodes");
+        let stored = decode(&old).expect("decodes the older form");
         assert_eq!(ids_to_read(&stored).count(), 0);
-        assert_eq!(replay(stored, &Default::default()).unwrap(), results);
+        assert_eq!(replay(stored, &Default::default()).expect("replays"), results);
     }
 
     #[test]
     fn a_missing_journal_row_is_an_error_not_a_different_answer() {
         let t = transfer();
-        let stored = decode(&encode(&vec![Ok(t)])).unwrap();
+        let stored = decode(&encode(&vec![Ok(t)])).expect("decodes");
         assert!(replay(stored, &Default::default()).is_err());
     }
 }
