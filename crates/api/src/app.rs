@@ -172,10 +172,8 @@ pub fn router(state: AppState) -> Router {
                 .max_age(std::time::Duration::from_secs(600)),
         );
     }
-    for layer in security_headers::layers() {
-        app = app.layer(layer);
-    }
-    app.layer(CatchPanicLayer::custom(panic_response))
+    app.layer(axum::middleware::from_fn(security_headers::layer))
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(json_errors::layer))
         .layer(axum::middleware::from_fn(access_log::layer))
         .layer(axum::middleware::from_fn(request_id::layer))
