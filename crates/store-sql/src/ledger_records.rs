@@ -1,18 +1,19 @@
 //! `impl OutboxStore` and `impl AdjustmentStore`: plain rows that both databases store alike
 //! (ids and amounts as text, times as integer milliseconds). The outbox's events are journal
-//! rows, which each store reads itself (`journal_events`).
+//! rows, read with the store's own transfer columns and row parser, which it passes in.
 
-/// Expands both impls for a store type with a `pool` field and a `journal_events` method.
+/// Expands both impls for a store type with a `pool` field, given its row type, the column
+/// list of a journal row and the function that parses one into a `ChainedTransfer`.
 #[macro_export]
 macro_rules! impl_ledger_records {
-    ($store:ty, $row:ty) => {
+    ($store:ty, $row:ty, $transfer_columns:expr, $chained:path) => {
         const _: () = {
             use pb_domain::StoreError;
             use pb_domain::ledger::Amount;
             use pb_domain::ledger::account::AccountId;
             use pb_domain::ledger::adjustment::{Adjustment, AdjustmentStatus, Decision, Direction};
             use pb_domain::ledger::asset::AssetCode;
-            use pb_domain::ledger::outbox::OutboxEvent;
+            use pb_domain::ledger::outbox::{OutboxEvent, transfer_event};
             use pb_domain::ledger::store::{AdjustmentStore, OutboxStore};
             use pb_domain::ledger::transfer::TransferId;
             use $crate::sqlx::{self, Row};
@@ -55,9 +56,28 @@ macro_rules! impl_ledger_records {
 
             #[$crate::async_trait]
             impl OutboxStore for $store {
+                /// The outbox is the journal (`pb_domain::ledger::outbox`): events are its rows
+                /// after a position, with their accounts' owners.
                 async fn events_after(&self, position: i64, limit: u32) -> Result<Vec<OutboxEvent>, StoreError> {
-                    // Each store reads its journal rows with its own column types.
-                    self.journal_events(position, limit).await
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {},
+                             (SELECT a.owner_id FROM ledger_accounts a WHERE a.id = t.debit_account_id) AS debit_owner,
+                             (SELECT a.owner_id FROM ledger_accounts a WHERE a.id = t.credit_account_id) AS credit_owner
+                         FROM ledger_transfers t WHERE seq > $1 ORDER BY seq LIMIT $2",
+                        $transfer_columns
+                    )))
+                    .bind(position)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(store_error)?;
+                    rows.iter()
+                        .map(|r| {
+                            let (d, c): (String, String) = (r.try_get("debit_owner")?, r.try_get("credit_owner")?);
+                            Ok(transfer_event(&$chained(r)?, &d, &c))
+                        })
+                        .collect::<Result<_, sqlx::Error>>()
+                        .map_err(store_error)
                 }
 
                 async fn last_position(&self) -> Result<i64, StoreError> {

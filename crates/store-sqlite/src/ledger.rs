@@ -8,7 +8,6 @@ use pb_domain::ledger::account::{Account, AccountFlags, AccountId, Balances};
 use pb_domain::ledger::asset::AssetCode;
 use pb_domain::ledger::batch::{LedgerTx, execute_batch};
 use pb_domain::ledger::engine::PendingState;
-use pb_domain::ledger::outbox::{OutboxEvent, transfer_event};
 use pb_domain::ledger::store::*;
 use pb_domain::ledger::transfer::{Transfer, TransferFlags, TransferId};
 use pb_store_sql::store_error;
@@ -517,29 +516,4 @@ impl LedgerStore for SqliteStore {
     }
 }
 
-impl SqliteStore {
-    /// The outbox is the journal (`pb_domain::ledger::outbox`): events are its rows after a
-    /// position, with their accounts' owners.
-    async fn journal_events(&self, position: i64, limit: u32) -> Result<Vec<OutboxEvent>, StoreError> {
-        let rows = sqlx::query(sql(format!(
-            "SELECT {TRANSFER_COLUMNS},
-                 (SELECT a.owner_id FROM ledger_accounts a WHERE a.id = t.debit_account_id) AS debit_owner,
-                 (SELECT a.owner_id FROM ledger_accounts a WHERE a.id = t.credit_account_id) AS credit_owner
-             FROM ledger_transfers t WHERE seq > $1 ORDER BY seq LIMIT $2"
-        )))
-        .bind(position)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(store_error)?;
-        rows.iter()
-            .map(|r| {
-                let (d, c): (String, String) = (r.try_get("debit_owner")?, r.try_get("credit_owner")?);
-                Ok(transfer_event(&chained(r)?, &d, &c))
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(store_error)
-    }
-}
-
-pb_store_sql::impl_ledger_records!(SqliteStore, sqlx::sqlite::SqliteRow);
+pb_store_sql::impl_ledger_records!(SqliteStore, sqlx::sqlite::SqliteRow, TRANSFER_COLUMNS, chained);
