@@ -2,6 +2,7 @@
 //! command to this instance's micro-batcher; the store commits each batch in one transaction.
 #![forbid(unsafe_code)]
 
+mod account_facts;
 mod adjustments;
 mod batcher;
 mod chain_deposits;

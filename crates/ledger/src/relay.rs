@@ -3,7 +3,8 @@
 //! `{"events": [...]}` with one or more events; subscribers (realtime updates, webhooks,
 //! notifications) dedupe by event id.
 
-use pb_domain::ledger::outbox::OutboxEvent;
+use crate::LedgerService;
+use pb_domain::ledger::outbox::{OutboxEvent, transfer_event};
 use pb_domain::ledger::store::OutboxStore;
 use pb_domain::{Clock, LeaseStore, PubSub, SystemClock};
 use serde::Serialize;
@@ -43,10 +44,33 @@ fn wire(e: &OutboxEvent) -> Result<Wire<'_>, serde_json::Error> {
     })
 }
 
+/// The events of the journal rows after `position`: each row with its accounts' owners
+/// (remembered by the ledger service, since they never change).
+async fn events_after(
+    outbox: &dyn OutboxStore,
+    ledger: &LedgerService,
+    position: i64,
+    limit: u32,
+) -> Result<Vec<OutboxEvent>, String> {
+    let journal = outbox.journal_after(position, limit).await.map_err(|e| e.to_string())?;
+    let mut events = Vec::with_capacity(journal.len());
+    for c in &journal {
+        let debit = ledger.owner_of(c.transfer.debit_account_id).await.map_err(|e| e.to_string())?;
+        let credit = ledger.owner_of(c.transfer.credit_account_id).await.map_err(|e| e.to_string())?;
+        events.push(transfer_event(c, &debit, &credit));
+    }
+    Ok(events)
+}
+
 /// Publishes what is after the cursor, then moves the cursor. Returns how many were sent.
-pub async fn relay_once(outbox: &dyn OutboxStore, bus: &dyn PubSub, batch: u32) -> Result<usize, String> {
+pub async fn relay_once(
+    outbox: &dyn OutboxStore,
+    ledger: &LedgerService,
+    bus: &dyn PubSub,
+    batch: u32,
+) -> Result<usize, String> {
     let cursor = outbox.cursor(CONSUMER).await.map_err(|e| e.to_string())?;
-    let events = outbox.events_after(cursor, batch).await.map_err(|e| e.to_string())?;
+    let events = events_after(outbox, ledger, cursor, batch).await?;
     let Some(last) = events.last().map(|e| e.position) else {
         metrics::gauge!("ledger_outbox_backlog").set(0.0);
         return Ok(0);
@@ -67,6 +91,7 @@ pub async fn relay_once(outbox: &dyn OutboxStore, bus: &dyn PubSub, batch: u32) 
 
 pub async fn relay_outbox(
     outbox: Arc<dyn OutboxStore>,
+    ledger: Arc<LedgerService>,
     bus: Arc<dyn PubSub>,
     leases: Arc<dyn LeaseStore>,
     holder: String,
@@ -85,7 +110,7 @@ pub async fn relay_outbox(
         match leases.try_acquire_lease(LEASE, &holder, SystemClock.now_ms(), 30_000).await {
             // Drain while there is a backlog; then wait for the next tick.
             Ok(true) => loop {
-                match relay_once(outbox.as_ref(), bus.as_ref(), 500).await {
+                match relay_once(outbox.as_ref(), &ledger, bus.as_ref(), 500).await {
                     Ok(500) => continue,
                     Ok(_) => break,
                     Err(e) => {

@@ -2,6 +2,7 @@
 //! they may move money for, and sees only accounts and transfers they may read.
 
 use crate::LedgerError;
+use crate::account_facts::AccountFacts;
 use crate::batcher::Batcher;
 use pb_domain::identity::caller::{Caller, Denied};
 use pb_domain::identity::email::EmailAddress;
@@ -55,9 +56,7 @@ pub struct TransferInput {
 
 pub struct LedgerService {
     store: Arc<dyn LedgerStore>,
-    /// An account's owner and asset never change, so they are cached per instance: a transfer
-    /// request needs no read before the batch (which checks balances and `closed` under lock).
-    facts: std::sync::Mutex<std::collections::HashMap<AccountId, (String, pb_domain::ledger::AssetCode)>>,
+    facts: AccountFacts,
     adjustments: Arc<dyn AdjustmentStore>,
     identity: Arc<dyn IdentityStore>,
     batcher: Batcher,
@@ -156,25 +155,18 @@ impl LedgerService {
         caller: &Caller,
         id: AccountId,
     ) -> Result<(String, pb_domain::ledger::AssetCode), LedgerError> {
-        let known = self.facts.lock().ok().and_then(|m| m.get(&id).cloned());
-        let (owner, asset) = match known {
-            Some(f) => f,
-            None => {
-                let a = self.store.account(id).await?.ok_or(LedgerError::AccountNotFound)?;
-                if let Ok(mut m) = self.facts.lock() {
-                    if m.len() >= 200_000 {
-                        m.clear();
-                    }
-                    m.insert(id, (a.owner.clone(), a.asset.clone()));
-                }
-                (a.owner, a.asset)
-            }
-        };
+        let (owner, asset) = self.facts.of(self.store.as_ref(), id).await?.ok_or(LedgerError::AccountNotFound)?;
         match caller.can_read(&owner) {
             Ok(()) => Ok((owner, asset)),
             Err(Denied::NotFound) => Err(LedgerError::AccountNotFound),
             Err(d) => Err(d.into()),
         }
+    }
+
+    /// The owner of an account named by the journal (for its events; no caller involved).
+    pub(crate) async fn owner_of(&self, id: AccountId) -> Result<String, LedgerError> {
+        let facts = self.facts.of(self.store.as_ref(), id).await?;
+        facts.map(|(owner, _)| owner).ok_or(LedgerError::AccountNotFound)
     }
 
     /// An account the caller may read; a foreign one is "not found".

@@ -165,6 +165,7 @@ impl Server {
             )),
             tokio::spawn(pb_ledger::relay_outbox(
                 self.outbox.clone(),
+                self.state.ledger_arc(),
                 self.state.pubsub_arc(),
                 self.leases.clone(),
                 holder.clone(),

@@ -1,6 +1,6 @@
 //! `impl OutboxStore` and `impl AdjustmentStore`: plain rows that both databases store alike
-//! (ids and amounts as text, times as integer milliseconds). The outbox's events are journal
-//! rows, read with the store's own transfer columns and row parser, which it passes in.
+//! (ids and amounts as text, times as integer milliseconds). The outbox is the journal, read
+//! with the store's own transfer columns and row parser, which it passes in.
 
 /// Expands both impls for a store type with a `pool` field, given its row type, the column
 /// list of a journal row and the function that parses one into a `ChainedTransfer`.
@@ -13,8 +13,8 @@ macro_rules! impl_ledger_records {
             use pb_domain::ledger::account::AccountId;
             use pb_domain::ledger::adjustment::{Adjustment, AdjustmentStatus, Decision, Direction};
             use pb_domain::ledger::asset::AssetCode;
-            use pb_domain::ledger::outbox::{OutboxEvent, transfer_event};
-            use pb_domain::ledger::store::{AdjustmentStore, OutboxStore};
+
+            use pb_domain::ledger::store::{AdjustmentStore, ChainedTransfer, OutboxStore};
             use pb_domain::ledger::transfer::TransferId;
             use $crate::sqlx::{self, Row};
             use $crate::store_error;
@@ -54,32 +54,9 @@ macro_rules! impl_ledger_records {
                 })
             }
 
-            /// An account's owner never changes, so the relay remembers owners instead of
-            /// looking two up per event (that was more than half of reading the journal).
-            static OWNERS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<AccountId, String>>> =
-                std::sync::LazyLock::new(Default::default);
-
-            async fn owner_of(store: &$store, id: AccountId) -> Result<String, StoreError> {
-                if let Some(owner) = OWNERS.lock().ok().and_then(|m| m.get(&id).cloned()) {
-                    return Ok(owner);
-                }
-                let account = pb_domain::ledger::store::LedgerStore::account(store, id)
-                    .await?
-                    .ok_or_else(|| StoreError::Other(format!("journal names unknown account {}", id.to_api())))?;
-                if let Ok(mut m) = OWNERS.lock() {
-                    if m.len() >= 200_000 {
-                        m.clear();
-                    }
-                    m.insert(id, account.owner.clone());
-                }
-                Ok(account.owner)
-            }
-
             #[$crate::async_trait]
             impl OutboxStore for $store {
-                /// The outbox is the journal (`pb_domain::ledger::outbox`): events are its rows
-                /// after a position, with their accounts' owners.
-                async fn events_after(&self, position: i64, limit: u32) -> Result<Vec<OutboxEvent>, StoreError> {
+                async fn journal_after(&self, position: i64, limit: u32) -> Result<Vec<ChainedTransfer>, StoreError> {
                     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM ledger_transfers WHERE seq > $1 ORDER BY seq LIMIT $2",
                         $transfer_columns
@@ -89,15 +66,7 @@ macro_rules! impl_ledger_records {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(store_error)?;
-                    let journal =
-                        rows.iter().map(|r| $chained(r)).collect::<Result<Vec<_>, _>>().map_err(store_error)?;
-                    let mut events = Vec::with_capacity(journal.len());
-                    for c in &journal {
-                        let debit = owner_of(self, c.transfer.debit_account_id).await?;
-                        let credit = owner_of(self, c.transfer.credit_account_id).await?;
-                        events.push(transfer_event(c, &debit, &credit));
-                    }
-                    Ok(events)
+                    rows.iter().map(|r| $chained(r)).collect::<Result<_, _>>().map_err(store_error)
                 }
 
                 async fn last_position(&self) -> Result<i64, StoreError> {

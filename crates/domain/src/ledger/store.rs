@@ -6,7 +6,6 @@ use super::account::{Account, AccountId};
 use super::adjustment::{Adjustment, AdjustmentStatus, Decision};
 use super::asset::AssetCode;
 use super::engine::PendingState;
-use super::outbox::OutboxEvent;
 use super::transfer::{Transfer, TransferError, TransferId, TransferRequest};
 use crate::store::StoreError;
 use async_trait::async_trait;
@@ -115,11 +114,12 @@ pub trait LedgerStore: Send + Sync + std::fmt::Debug + 'static {
     async fn verification_data(&self) -> Result<(Vec<Account>, Vec<ChainedTransfer>), StoreError>;
 }
 
-/// The transactional outbox (see `outbox`: the journal itself): events after a position, and
-/// each consumer's cursor.
+/// The transactional outbox (see `outbox`: the journal itself): journal rows after a position,
+/// from which the relay derives events, and each consumer's cursor.
 #[async_trait]
 pub trait OutboxStore: Send + Sync + std::fmt::Debug + 'static {
-    async fn events_after(&self, position: i64, limit: u32) -> Result<Vec<OutboxEvent>, StoreError>;
+    /// Journal rows with `seq` after `position`, in seq order.
+    async fn journal_after(&self, position: i64, limit: u32) -> Result<Vec<ChainedTransfer>, StoreError>;
     /// The last position written (0 when empty): the journal head's seq.
     async fn last_position(&self) -> Result<i64, StoreError>;
     async fn cursor(&self, consumer: &str) -> Result<i64, StoreError>;

@@ -15,8 +15,9 @@ async fn open(store: &dyn LedgerStore, owner: &str) -> AccountId {
     }
 }
 
-/// Every committed transfer has exactly one event, in commit order; failed ones have none;
-/// cursors only move forward.
+/// The outbox is the journal: every committed transfer is one row after the cursor, in commit
+/// order, and its event names both accounts' owners; failed transfers have none; cursors only
+/// move forward.
 pub async fn outbox_has_one_event_per_committed_transfer<S: LedgerStore + OutboxStore>(store: &S) {
     let usd = AssetCode::parse("USD").unwrap();
     let world = store.system_account("sandbox_world", &usd, 1).await.unwrap();
@@ -32,7 +33,12 @@ pub async fn outbox_has_one_event_per_committed_transfer<S: LedgerStore + Outbox
         one(hold.clone()),
     ];
     store.execute(commands, 10).await.unwrap();
-    let events = store.events_after(0, 100).await.unwrap();
+    let mut events = Vec::new();
+    for c in store.journal_after(0, 100).await.unwrap() {
+        let owner = |id| async move { store.account(id).await.unwrap().unwrap().owner };
+        let (d, k) = (owner(c.transfer.debit_account_id).await, owner(c.transfer.credit_account_id).await);
+        events.push(pb_domain::ledger::outbox::transfer_event(&c, &d, &k));
+    }
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["transfer.posted", "transfer.posted", "transfer.pending"]);
     assert_eq!(events.iter().map(|e| e.position).collect::<Vec<_>>(), [1, 2, 3]);
@@ -40,7 +46,7 @@ pub async fn outbox_has_one_event_per_committed_transfer<S: LedgerStore + Outbox
     let payload: serde_json::Value = serde_json::from_str(&events[1].payload).unwrap();
     assert_eq!(payload["owners"], serde_json::json!(["usr_a", "usr_b"]));
     assert_eq!(store.last_position().await.unwrap(), 3);
-    assert_eq!(store.events_after(2, 100).await.unwrap().len(), 1);
+    assert_eq!(store.journal_after(2, 100).await.unwrap().len(), 1);
 
     assert_eq!(store.cursor("relay").await.unwrap(), 0);
     store.set_cursor("relay", 2).await.unwrap();
