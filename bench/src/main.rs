@@ -6,8 +6,10 @@
 #![allow(clippy::print_stdout, clippy::float_arithmetic)]
 
 mod client;
+mod load_client;
 mod mail_sink;
 mod pgbench;
+mod probe;
 mod report;
 mod server;
 mod setup;
@@ -76,9 +78,11 @@ async fn main() -> anyhow::Result<()> {
 
         for w in [workload::Kind::Uniform, workload::Kind::HotAccount, workload::Kind::Batch100] {
             let connections = if w == workload::Kind::Batch100 { 16 } else { args.connections };
+            let probe = probe::Probe::start(&srv.metrics_url(), srv.pid()).await;
             let m = workload::run(&srv, &world, w, connections, duration).await;
+            let d = probe.finish(&srv.metrics_url(), srv.pid()).await;
             println!("{}: {:.0} transfers/s", w.name(), m.transfers_per_second());
-            rows.push(report::Row::measured(w.name(), connections, &m, tps));
+            rows.push(report::Row::measured(w.name(), connections, &m, tps).with(d));
         }
         let verified = srv.ledger_verify()?;
         println!("ledger verify after the PostgreSQL runs: {}", if verified { "ok" } else { "FAILED" });
@@ -87,8 +91,10 @@ async fn main() -> anyhow::Result<()> {
         if !args.skip_sqlite {
             let srv = server::Server::start_embedded(&args.binary, &sink.url, &args.server_env).await?;
             let world = setup::World::build(&srv, &sink, args.customers, args.accounts).await?;
+            let probe = probe::Probe::start(&srv.metrics_url(), srv.pid()).await;
             let m = workload::run(&srv, &world, workload::Kind::Uniform, args.connections, duration).await;
-            rows.push(report::Row::measured("uniform (SQLite, embedded)", args.connections, &m, tps));
+            let d = probe.finish(&srv.metrics_url(), srv.pid()).await;
+            rows.push(report::Row::measured("uniform (SQLite, embedded)", args.connections, &m, tps).with(d));
             let ok = srv.ledger_verify()?;
             println!("ledger verify after the SQLite run: {}", if ok { "ok" } else { "FAILED" });
         }

@@ -1,5 +1,6 @@
 //! The one table the benchmark prints.
 
+use crate::probe::Diagnosis;
 use crate::workload::Measured;
 
 #[derive(Debug)]
@@ -11,6 +12,7 @@ pub struct Row {
     p99: Option<f64>,
     rss: Option<f64>,
     ratio: Option<f64>,
+    diagnosis: Option<Diagnosis>,
 }
 
 impl Row {
@@ -23,6 +25,7 @@ impl Row {
             p99: None,
             rss: None,
             ratio: Some(1.0),
+            diagnosis: None,
         }
     }
 
@@ -35,7 +38,12 @@ impl Row {
             p99: Some(m.percentile_ms(0.99)),
             rss: Some(m.peak_rss_mb),
             ratio: Some(m.transfers_per_second() / tps.max(1e-9)),
+            diagnosis: None,
         }
+    }
+
+    pub fn with(self, d: Diagnosis) -> Self {
+        Self { diagnosis: Some(d), ..self }
     }
 }
 
@@ -58,5 +66,17 @@ pub fn print(rows: &[Row], seconds: u64) {
             opt(r.rss, 0),
             opt(r.ratio, 2)
         );
+    }
+    println!("\nWhere it went: mean micro-batch (commands gathered, time to commit it) and cores busy");
+    println!("(2.0 = the whole machine; PostgreSQL misses backends that exited mid-run)\n");
+    println!("| workload | batch commands | batch ms | server cores | PostgreSQL cores | load generator cores |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    for r in rows {
+        if let Some(d) = r.diagnosis {
+            println!(
+                "| {} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} |",
+                r.name, d.mean_batch_commands, d.mean_batch_ms, d.cores[0], d.cores[1], d.cores[2]
+            );
+        }
     }
 }

@@ -101,6 +101,11 @@ impl Server {
         Ok(out.status.success())
     }
 
+    /// The admin listener's Prometheus endpoint.
+    pub fn metrics_url(&self) -> String {
+        format!("http://{}/metrics", self.env["ADMIN_LISTEN_ADDR"])
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

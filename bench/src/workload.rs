@@ -1,11 +1,12 @@
 //! The HTTP workloads: closed-loop clients, each sending its next request when the previous
 //! answer arrives, for a fixed duration.
 
-use crate::client::{Api, key};
+use crate::client::key;
+use crate::load_client::Connection;
 use crate::server::Server;
 use crate::setup::World;
+use bytes::Bytes;
 use rand::Rng;
-use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -54,7 +55,8 @@ impl Measured {
     }
 }
 
-fn item(world: &World, kind: Kind, rng: &mut impl Rng, customer: usize) -> Value {
+/// One transfer as JSON text (account ids are plain ASCII tokens: nothing to escape).
+fn item(world: &World, kind: Kind, rng: &mut impl Rng, customer: usize) -> String {
     let c = &world.customers[customer];
     let from = &c.accounts[rng.random_range(0..c.accounts.len())];
     let mut to = &world.accounts[rng.random_range(0..world.accounts.len())];
@@ -64,11 +66,17 @@ fn item(world: &World, kind: Kind, rng: &mut impl Rng, customer: usize) -> Value
     if to == from {
         to = if from == &world.accounts[0] { &world.accounts[1] } else { &world.accounts[0] };
     }
-    json!({"from_account": from, "to": {"account_id": to}, "amount": "1"})
+    format!(r#"{{"from_account":"{from}","to":{{"account_id":"{to}"}},"amount":"1"}}"#)
+}
+
+/// Items the batch endpoint refused, from its answer.
+fn batch_refusals(body: &[u8], count: u64) -> Result<u64, String> {
+    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let ok = v["data"].as_array().map_or(0, |d| d.iter().filter(|x| x.get("transfer").is_some()).count());
+    Ok(count - ok as u64)
 }
 
 pub async fn run(srv: &Server, world: &World, kind: Kind, connections: usize, duration: Duration) -> Measured {
-    let api = Api::new(&srv.base, connections);
     let world = Arc::new(World {
         customers: world.customers.clone(),
         accounts: world.accounts.clone(),
@@ -78,41 +86,57 @@ pub async fn run(srv: &Server, world: &World, kind: Kind, connections: usize, du
     let deadline = started + duration;
     let mut tasks = Vec::new();
     for _ in 0..connections {
-        let (api, world) = (api.clone(), world.clone());
+        let (base, world) = (srv.base.clone(), world.clone());
         tasks.push(tokio::spawn(async move {
             let mut m = Measured::default();
+            let mut conn = match Connection::open(&base).await {
+                Ok(c) => c,
+                Err(e) => {
+                    m.first_error = Some(format!("connect: {e}"));
+                    return m;
+                }
+            };
             while Instant::now() < deadline {
                 let (customer, body, path, count) = {
                     let mut rng = rand::rng();
                     let customer = rng.random_range(0..world.customers.len());
                     match kind {
                         Kind::Batch100 => {
-                            let items: Vec<Value> = (0..100).map(|_| item(&world, kind, &mut rng, customer)).collect();
-                            (customer, json!({"transfers": items, "atomic": false}), "/v1/transfers/batch", 100)
+                            let items: Vec<String> = (0..100).map(|_| item(&world, kind, &mut rng, customer)).collect();
+                            let body = format!(r#"{{"transfers":[{}],"atomic":false}}"#, items.join(","));
+                            (customer, body, "/v1/transfers/batch", 100)
                         }
                         _ => (customer, item(&world, kind, &mut rng, customer), "/v1/transfers", 1),
                     }
                 };
-                let token = world.customers[customer].token.clone();
+                let token = &world.customers[customer].token;
                 let t0 = Instant::now();
-                let result = api.post(Some(&token), path, Some(&key()), &body).await;
+                let result = conn.post(path, token, &key(), Bytes::from(body)).await;
                 m.latencies.push(t0.elapsed().as_micros() as u64);
                 match result {
                     Ok((201, _)) => m.transfers += 1,
-                    Ok((200, v)) if count > 1 => {
-                        let ok = v["data"]
-                            .as_array()
-                            .map_or(0, |d| d.iter().filter(|x| x.get("transfer").is_some()).count());
-                        m.transfers += ok as u64;
-                        m.failures += count - ok as u64;
-                    }
-                    Ok((status, v)) => {
+                    Ok((200, body)) if count > 1 => match batch_refusals(&body, count) {
+                        Ok(refused) => {
+                            m.transfers += count - refused;
+                            m.failures += refused;
+                        }
+                        Err(e) => {
+                            m.failures += count;
+                            m.first_error.get_or_insert(e);
+                        }
+                    },
+                    Ok((status, body)) => {
                         m.failures += count;
-                        m.first_error.get_or_insert_with(|| format!("{status} {v}"));
+                        m.first_error.get_or_insert_with(|| format!("{status} {}", String::from_utf8_lossy(&body)));
                     }
                     Err(e) => {
                         m.failures += count;
                         m.first_error.get_or_insert_with(|| e.to_string());
+                        // The connection may be gone: open a new one, as a client would.
+                        match Connection::open(&base).await {
+                            Ok(c) => conn = c,
+                            Err(_) => return m,
+                        }
                     }
                 }
             }

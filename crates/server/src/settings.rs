@@ -114,8 +114,8 @@ pub const SETTINGS: &[Setting] = &[
     ),
     s(
         "LEDGER_BATCH_MAX_WAIT_MICROS",
-        Some("2000"),
-        "How long the micro-batcher gathers concurrent transfers before committing them together.",
+        Some("0"),
+        "How long a free ledger batch worker waits for more transfers after taking those already queued (which grow with the load by themselves).",
     ),
     s("LEDGER_BATCH_MAX", Some("512"), "Most commands in one ledger batch (one database transaction)."),
     s("LEDGER_BATCH_WORKERS", None, "Batches committing at once per instance. Default: 2 on PostgreSQL, 1 on SQLite."),

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use pb_domain::StoreError;
 use pb_domain::ledger::account::{Account, AccountFlags, AccountId, Balances};
 use pb_domain::ledger::asset::AssetCode;
-use pb_domain::ledger::batch::{LedgerTx, execute_batch};
+use pb_domain::ledger::batch::{ClaimedAndLocked, LedgerTx, execute_batch};
 use pb_domain::ledger::engine::PendingState;
 use pb_domain::ledger::store::*;
 use pb_domain::ledger::transfer::{Transfer, TransferFlags, TransferId};
@@ -87,8 +87,17 @@ struct PgLedgerTx {
     tx: Transaction<'static, Postgres>,
 }
 
-#[async_trait]
-impl LedgerTx for PgLedgerTx {
+/// The claims as bindable arrays: owners, keys, fingerprints.
+fn claim_arrays(claims: &[Idempotency]) -> (Vec<&str>, Vec<&str>, Vec<&[u8]>) {
+    (
+        claims.iter().map(|c| c.owner.as_str()).collect(),
+        claims.iter().map(|c| c.key.as_str()).collect(),
+        claims.iter().map(|c| c.fingerprint.as_slice()).collect(),
+    )
+}
+
+impl PgLedgerTx {
+    /// Claims keys alone (an account's creation).
     async fn claim_keys(
         &mut self,
         claims: &[Idempotency],
@@ -97,9 +106,7 @@ impl LedgerTx for PgLedgerTx {
         if claims.is_empty() {
             return Ok(Vec::new());
         }
-        let owners: Vec<&str> = claims.iter().map(|c| c.owner.as_str()).collect();
-        let keys: Vec<&str> = claims.iter().map(|c| c.key.as_str()).collect();
-        let prints: Vec<Vec<u8>> = claims.iter().map(|c| c.fingerprint.clone()).collect();
+        let (owners, keys, prints) = claim_arrays(claims);
         // ON CONFLICT waits for a concurrent transaction inserting the same key to finish.
         let inserted: Vec<(String, String)> = sqlx::query_as(
             "INSERT INTO idempotency_keys (owner_id, key, fingerprint, outcome, created_at)
@@ -113,9 +120,19 @@ impl LedgerTx for PgLedgerTx {
         .fetch_all(&mut *self.tx)
         .await
         .map_err(store_error)?;
+        self.earlier_claims(claims, &inserted).await
+    }
+
+    /// Per claim: `None` if this transaction inserted it, else what the key already holds.
+    async fn earlier_claims(
+        &mut self,
+        claims: &[Idempotency],
+        inserted: &[(String, String)],
+    ) -> Result<Vec<Option<(Vec<u8>, String)>>, StoreError> {
         if inserted.len() == claims.len() {
             return Ok(vec![None; claims.len()]);
         }
+        let (owners, keys, _) = claim_arrays(claims);
         let existing: Vec<(String, String, Vec<u8>, String)> = sqlx::query_as(
             "SELECT owner_id, key, fingerprint, outcome FROM idempotency_keys
              WHERE (owner_id, key) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))",
@@ -139,6 +156,53 @@ impl LedgerTx for PgLedgerTx {
             })
             .collect())
     }
+}
+
+#[async_trait]
+impl LedgerTx for PgLedgerTx {
+    /// One statement. `locked` reads `claimed` in a one-time filter, which PostgreSQL evaluates
+    /// before the scan under `FOR UPDATE` returns its first row: every key is claimed (waiting
+    /// for a concurrent claim of the same key to finish) before any account is locked.
+    async fn claim_and_lock(
+        &mut self,
+        claims: &[Idempotency],
+        now_ms: i64,
+        ids: &[AccountId],
+    ) -> Result<ClaimedAndLocked, StoreError> {
+        let (owners, keys, prints) = claim_arrays(claims);
+        let rows = sqlx::query(sql(format!(
+            "WITH
+             claimed AS (
+                 INSERT INTO idempotency_keys (owner_id, key, fingerprint, outcome, created_at)
+                 SELECT o, k, f, '', $4 FROM UNNEST($1::text[], $2::text[], $3::bytea[]) AS c(o, k, f)
+                 ON CONFLICT (owner_id, key) DO NOTHING RETURNING owner_id, key),
+             locked AS MATERIALIZED (
+                 SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts
+                 WHERE id = ANY($5) AND (SELECT count(*) FROM claimed) >= 0
+                 ORDER BY id FOR UPDATE)
+             SELECT NULL::text AS claimed_owner, NULL::text AS claimed_key, locked.* FROM locked
+             UNION ALL
+             SELECT owner_id, key, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM claimed"
+        )))
+        .bind(&owners)
+        .bind(&keys)
+        .bind(&prints)
+        .bind(now_ms)
+        .bind(ids.iter().map(|i| i.0).collect::<Vec<uuid::Uuid>>())
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(store_error)?;
+        let mut inserted: Vec<(String, String)> = Vec::new();
+        let mut accounts: Vec<Account> = Vec::with_capacity(ids.len());
+        for r in &rows {
+            match r.try_get::<Option<String>, _>("claimed_owner").map_err(store_error)? {
+                Some(owner) => inserted.push((owner, r.try_get("claimed_key").map_err(store_error)?)),
+                None => accounts.push(account(r).map_err(store_error)?),
+            }
+        }
+        accounts.sort_by_key(|a| a.id);
+        Ok((self.earlier_claims(claims, &inserted).await?, accounts))
+    }
 
     async fn transfers_by_id(&mut self, ids: &[TransferId]) -> Result<Vec<Transfer>, StoreError> {
         let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.0).collect();
@@ -148,18 +212,6 @@ impl LedgerTx for PgLedgerTx {
             .await
             .map_err(store_error)?;
         rows.iter().map(|r| chained(r).map(|c| c.transfer)).collect::<Result<_, _>>().map_err(store_error)
-    }
-
-    async fn lock_accounts(&mut self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
-        let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.0).collect();
-        let rows = sqlx::query(sql(format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE"
-        )))
-        .bind(&ids)
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(store_error)?;
-        rows.iter().map(account).collect::<Result<_, _>>().map_err(store_error)
     }
 
     async fn resolutions(&mut self, pending_ids: &[TransferId]) -> Result<Vec<(TransferId, bool)>, StoreError> {
@@ -173,35 +225,31 @@ impl LedgerTx for PgLedgerTx {
         Ok(rows.into_iter().map(|(id, flags)| (TransferId(id), TransferFlags::from_bits(flags).post_pending)).collect())
     }
 
-    async fn lock_head(&mut self) -> Result<(i64, [u8; 32]), StoreError> {
-        let (seq, hash): (i64, Vec<u8>) = sqlx::query_as("SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE")
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(store_error)?;
-        Ok((seq, hash.try_into().map_err(|_| StoreError::Other("ledger head hash is not 32 bytes".into()))?))
-    }
-
-    /// Everything in one statement (data-modifying CTEs), so the journal head's lock is held
-    /// for three round trips — lock, write, commit — however large the batch.
+    /// One statement: the head's row is locked in a one-time filter that first reads both
+    /// updates, so they are done before the head is taken (an unread data-modifying CTE would
+    /// run after the main query, with the head held).
     async fn write_effects(
         &mut self,
         accounts: &[Account],
         outcomes: &[(Idempotency, String)],
-    ) -> Result<(), StoreError> {
+        then_lock_head: bool,
+    ) -> Result<Option<(i64, [u8; 32])>, StoreError> {
         let bal =
             |f: fn(&Balances) -> u128| accounts.iter().map(|x| f(&x.balances).to_string()).collect::<Vec<String>>();
-        sqlx::query(
+        let head: Option<(i64, Vec<u8>)> = sqlx::query_as(
             "WITH
              counters AS (
                  UPDATE ledger_accounts AS t SET debits_pending = v.dp::numeric, debits_posted = v.dq::numeric,
                      credits_pending = v.cp::numeric, credits_posted = v.cq::numeric
                  FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS v(id, dp, dq, cp, cq)
-                 WHERE t.id = v.id),
+                 WHERE t.id = v.id RETURNING 1),
              keys AS (
                  UPDATE idempotency_keys AS t SET outcome = v.o
                  FROM UNNEST($6::text[], $7::text[], $8::text[]) AS v(w, k, o)
-                 WHERE t.owner_id = v.w AND t.key = v.k)
-             SELECT 1",
+                 WHERE t.owner_id = v.w AND t.key = v.k RETURNING 1)
+             SELECT seq, hash FROM ledger_head
+             WHERE id = 1 AND (SELECT count(*) FROM counters) + (SELECT count(*) FROM keys) >= 0 AND $9
+             FOR UPDATE",
         )
         .bind(accounts.iter().map(|x| x.id.0).collect::<Vec<uuid::Uuid>>())
         .bind(bal(|b| b.debits_pending))
@@ -211,12 +259,22 @@ impl LedgerTx for PgLedgerTx {
         .bind(outcomes.iter().map(|(k, _)| k.owner.as_str()).collect::<Vec<&str>>())
         .bind(outcomes.iter().map(|(k, _)| k.key.as_str()).collect::<Vec<&str>>())
         .bind(outcomes.iter().map(|(_, o)| o.as_str()).collect::<Vec<&str>>())
-        .execute(&mut *self.tx)
+        .bind(then_lock_head)
+        .fetch_optional(&mut *self.tx)
         .await
         .map_err(store_error)?;
-        Ok(())
+        match head {
+            Some((seq, hash)) => Ok(Some((
+                seq,
+                hash.try_into().map_err(|_| StoreError::Other("ledger head hash is not 32 bytes".into()))?,
+            ))),
+            None if then_lock_head => Err(StoreError::Other("the ledger head row is missing".into())),
+            None => Ok(None),
+        }
     }
 
+    /// One statement (data-modifying CTEs), so the head is held for three round trips —
+    /// effects and lock, journal, commit — however large the batch.
     async fn write_journal(&mut self, transfers: &[ChainedTransfer], head: (i64, [u8; 32])) -> Result<(), StoreError> {
         let tr = |f: fn(&ChainedTransfer) -> String| transfers.iter().map(f).collect::<Vec<String>>();
         sqlx::query(

@@ -56,20 +56,37 @@ fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
         .map_err(|_| StoreError::Unavailable("DATABASE_URL is not a valid postgres:// URL".into()))
 }
 
-fn pool(url: &str, options: &PgStoreOptions<'_>) -> Result<PgPool, StoreError> {
-    Ok(PgPoolOptions::new()
+/// A connection idle this long is pinged before use; one in steady use is not.
+const PING_IF_IDLE: Duration = Duration::from_secs(1);
+
+/// sqlx pings every connection before handing it out by default: a round trip more for every
+/// query, and a ledger batch's transaction is only five. Like HikariCP's alive-bypass window,
+/// only a connection that sat idle (where a restart or failover may have broken it) is
+/// checked; one that breaks while in steady use fails its query, which callers see as
+/// `Unavailable`.
+fn options(options: &PgStoreOptions<'_>) -> PgPoolOptions {
+    PgPoolOptions::new()
         .max_connections(options.max_connections)
         .acquire_timeout(options.acquire_timeout)
-        .connect_lazy_with(connect_options(url)?))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IF_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
 }
 
-fn pool_readonly(url: &str, options: &PgStoreOptions<'_>) -> Result<PgPool, StoreError> {
+fn pool(url: &str, o: &PgStoreOptions<'_>) -> Result<PgPool, StoreError> {
+    Ok(options(o).connect_lazy_with(connect_options(url)?))
+}
+
+fn pool_readonly(url: &str, o: &PgStoreOptions<'_>) -> Result<PgPool, StoreError> {
     // Belt and braces: a replica URL that points at a primary by mistake still cannot write.
     let connect = connect_options(url)?.options([("default_transaction_read_only", "on")]);
-    Ok(PgPoolOptions::new()
-        .max_connections(options.max_connections)
-        .acquire_timeout(options.acquire_timeout)
-        .connect_lazy_with(connect))
+    Ok(options(o).connect_lazy_with(connect))
 }
 
 async fn probe(name: &'static str, pool: &PgPool) -> ComponentCheck {

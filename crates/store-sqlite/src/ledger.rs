@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use pb_domain::StoreError;
 use pb_domain::ledger::account::{Account, AccountFlags, AccountId, Balances};
 use pb_domain::ledger::asset::AssetCode;
-use pb_domain::ledger::batch::{LedgerTx, execute_batch};
+use pb_domain::ledger::batch::{ClaimedAndLocked, LedgerTx, execute_batch};
 use pb_domain::ledger::engine::PendingState;
 use pb_domain::ledger::store::*;
 use pb_domain::ledger::transfer::{Transfer, TransferFlags, TransferId};
@@ -91,8 +91,7 @@ struct SqliteLedgerTx {
     tx: Transaction<'static, Sqlite>,
 }
 
-#[async_trait]
-impl LedgerTx for SqliteLedgerTx {
+impl SqliteLedgerTx {
     async fn claim_keys(
         &mut self,
         claims: &[Idempotency],
@@ -122,18 +121,6 @@ impl LedgerTx for SqliteLedgerTx {
         Ok(out)
     }
 
-    async fn transfers_by_id(&mut self, ids: &[TransferId]) -> Result<Vec<Transfer>, StoreError> {
-        let mut q = sqlx::query(sql(format!(
-            "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id IN ({})",
-            placeholders(ids.len())
-        )));
-        for id in ids {
-            q = q.bind(id.0.to_string());
-        }
-        let rows = q.fetch_all(&mut *self.tx).await.map_err(store_error)?;
-        rows.iter().map(|r| chained(r).map(|c| c.transfer)).collect::<Result<_, _>>().map_err(store_error)
-    }
-
     async fn lock_accounts(&mut self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
         // The IMMEDIATE transaction already holds the database's write lock.
         let mut q = sqlx::query(sql(format!(
@@ -147,23 +134,6 @@ impl LedgerTx for SqliteLedgerTx {
         rows.iter().map(account).collect::<Result<_, _>>().map_err(store_error)
     }
 
-    async fn resolutions(&mut self, pending_ids: &[TransferId]) -> Result<Vec<(TransferId, bool)>, StoreError> {
-        let mut q = sqlx::query_as::<_, (String, i64)>(sql(format!(
-            "SELECT pending_id, flags FROM ledger_transfers WHERE pending_id IN ({})",
-            placeholders(pending_ids.len())
-        )));
-        for id in pending_ids {
-            q = q.bind(id.0.to_string());
-        }
-        let rows = q.fetch_all(&mut *self.tx).await.map_err(store_error)?;
-        rows.into_iter()
-            .map(|(id, flags)| {
-                let id = id.parse().map_err(|_| StoreError::Other("unreadable pending_id".into()))?;
-                Ok((TransferId(id), TransferFlags::from_bits(flags).post_pending))
-            })
-            .collect()
-    }
-
     async fn lock_head(&mut self) -> Result<(i64, [u8; 32]), StoreError> {
         let (seq, hash): (i64, Vec<u8>) = sqlx::query_as("SELECT seq, hash FROM ledger_head WHERE id = 1")
             .fetch_one(&mut *self.tx)
@@ -172,7 +142,7 @@ impl LedgerTx for SqliteLedgerTx {
         Ok((seq, hash.try_into().map_err(|_| StoreError::Other("ledger head hash is not 32 bytes".into()))?))
     }
 
-    async fn write_effects(
+    async fn write_counters_and_outcomes(
         &mut self,
         accounts: &[Account],
         outcomes: &[(Idempotency, String)],
@@ -201,6 +171,59 @@ impl LedgerTx for SqliteLedgerTx {
                 .map_err(store_error)?;
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl LedgerTx for SqliteLedgerTx {
+    async fn claim_and_lock(
+        &mut self,
+        claims: &[Idempotency],
+        now_ms: i64,
+        ids: &[AccountId],
+    ) -> Result<ClaimedAndLocked, StoreError> {
+        let prior = self.claim_keys(claims, now_ms).await?;
+        let accounts = if ids.is_empty() { Vec::new() } else { self.lock_accounts(ids).await? };
+        Ok((prior, accounts))
+    }
+
+    async fn write_effects(
+        &mut self,
+        accounts: &[Account],
+        outcomes: &[(Idempotency, String)],
+        then_lock_head: bool,
+    ) -> Result<Option<(i64, [u8; 32])>, StoreError> {
+        self.write_counters_and_outcomes(accounts, outcomes).await?;
+        if then_lock_head { self.lock_head().await.map(Some) } else { Ok(None) }
+    }
+
+    async fn transfers_by_id(&mut self, ids: &[TransferId]) -> Result<Vec<Transfer>, StoreError> {
+        let mut q = sqlx::query(sql(format!(
+            "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id IN ({})",
+            placeholders(ids.len())
+        )));
+        for id in ids {
+            q = q.bind(id.0.to_string());
+        }
+        let rows = q.fetch_all(&mut *self.tx).await.map_err(store_error)?;
+        rows.iter().map(|r| chained(r).map(|c| c.transfer)).collect::<Result<_, _>>().map_err(store_error)
+    }
+
+    async fn resolutions(&mut self, pending_ids: &[TransferId]) -> Result<Vec<(TransferId, bool)>, StoreError> {
+        let mut q = sqlx::query_as::<_, (String, i64)>(sql(format!(
+            "SELECT pending_id, flags FROM ledger_transfers WHERE pending_id IN ({})",
+            placeholders(pending_ids.len())
+        )));
+        for id in pending_ids {
+            q = q.bind(id.0.to_string());
+        }
+        let rows = q.fetch_all(&mut *self.tx).await.map_err(store_error)?;
+        rows.into_iter()
+            .map(|(id, flags)| {
+                let id = id.parse().map_err(|_| StoreError::Other("unreadable pending_id".into()))?;
+                Ok((TransferId(id), TransferFlags::from_bits(flags).post_pending))
+            })
+            .collect()
     }
 
     async fn write_journal(&mut self, transfers: &[ChainedTransfer], head: (i64, [u8; 32])) -> Result<(), StoreError> {

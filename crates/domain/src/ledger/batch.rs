@@ -13,34 +13,41 @@ use crate::store::StoreError;
 use async_trait::async_trait;
 use std::collections::{BTreeSet, HashMap};
 
-/// The steps of a batch inside one database transaction.
+/// The steps of a batch inside one database transaction. Steps that always follow each other
+/// are one method, so a store can make each one round trip (PostgreSQL: one statement); a batch
+/// holds its account locks for every round trip after the first.
 #[async_trait]
 pub trait LedgerTx: Send {
-    /// Inserts the claims that are new. For each claim, in order: `None` if it is now ours,
-    /// or the stored (fingerprint, outcome) of an earlier request with the same key. A claim
-    /// being written by a concurrent transaction is waited for.
-    async fn claim_keys(
+    /// Inserts the claims that are new, then locks and returns the accounts that exist among
+    /// `ids` (given sorted), in id order. For each claim, in order: `None` if it is now ours, or
+    /// the stored (fingerprint, outcome) of an earlier request with the same key. A claim being
+    /// written by a concurrent transaction is waited for. Keys are claimed before any account
+    /// is locked, in every batch, so two batches never wait for each other in opposite orders.
+    async fn claim_and_lock(
         &mut self,
         claims: &[Idempotency],
         now_ms: i64,
-    ) -> Result<Vec<Option<(Vec<u8>, String)>>, StoreError>;
+        ids: &[AccountId],
+    ) -> Result<ClaimedAndLocked, StoreError>;
     async fn transfers_by_id(&mut self, ids: &[TransferId]) -> Result<Vec<Transfer>, StoreError>;
-    /// Locks and returns the accounts that exist among `ids` (given sorted), in id order.
-    async fn lock_accounts(&mut self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError>;
     /// Of these pending transfers, those already resolved: (id, true if posted, false if voided).
     async fn resolutions(&mut self, pending_ids: &[TransferId]) -> Result<Vec<(TransferId, bool)>, StoreError>;
-    /// The chain's head (last seq and hash), locked until commit.
-    async fn lock_head(&mut self) -> Result<(i64, [u8; 32]), StoreError>;
-    /// What the batch changed that is already locked by it: account counters and the outcome
-    /// under each key. Written before the head is taken, so the head is held for less.
+    /// What the batch changed that it already holds locked (account counters, the outcome under
+    /// each key), then — if `then_lock_head` — the chain's head (last seq and hash), locked until
+    /// commit. Effects first, so the head is held for less.
     async fn write_effects(
         &mut self,
         accounts: &[Account],
         outcomes: &[(Idempotency, String)],
-    ) -> Result<(), StoreError>;
+        then_lock_head: bool,
+    ) -> Result<Option<(i64, [u8; 32])>, StoreError>;
     /// The hash-chained journal rows (which are also the outbox: see `outbox`) and the new head.
     async fn write_journal(&mut self, transfers: &[ChainedTransfer], head: (i64, [u8; 32])) -> Result<(), StoreError>;
 }
+
+/// What `claim_and_lock` found: per claim, the earlier request's (fingerprint, outcome) if the
+/// key was taken; and the locked accounts.
+pub type ClaimedAndLocked = (Vec<Option<(Vec<u8>, String)>>, Vec<Account>);
 
 pub async fn execute_batch(
     tx: &mut dyn LedgerTx,
@@ -67,7 +74,28 @@ pub async fn execute_batch(
     // Sorted so concurrent batches take key locks in the same order (no deadlock).
     claim_of.sort_by(|a, b| (&a.0.owner, &a.0.key).cmp(&(&b.0.owner, &b.0.key)));
     let claims: Vec<Idempotency> = claim_of.iter().map(|(k, _)| k.clone()).collect();
-    let existing = tx.claim_keys(&claims, now_ms).await?;
+
+    // 2. Lock every account the batch may touch, in id order, in the same step as the claims:
+    // those of holds being resolved come from their (immutable) journal rows. A command that
+    // turns out to be a replay has its accounts locked needlessly, which costs only contention.
+    let pending_ids: Vec<TransferId> = commands
+        .iter()
+        .flat_map(|c| c.requests.iter().filter_map(|r| r.pending_id))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let pending_rows = if pending_ids.is_empty() { Vec::new() } else { tx.transfers_by_id(&pending_ids).await? };
+    let mut account_ids: BTreeSet<AccountId> = BTreeSet::new();
+    for r in commands.iter().flat_map(|c| &c.requests).filter(|r| r.pending_id.is_none()) {
+        account_ids.insert(r.debit_account_id);
+        account_ids.insert(r.credit_account_id);
+    }
+    for t in &pending_rows {
+        account_ids.insert(t.debit_account_id);
+        account_ids.insert(t.credit_account_id);
+    }
+    let ids: Vec<AccountId> = account_ids.into_iter().collect();
+    let (existing, loaded) = tx.claim_and_lock(&claims, now_ms, &ids).await?;
     let mut replays: Vec<(usize, StoredResults)> = Vec::new();
     for ((claim, i), prior) in claim_of.iter().zip(existing) {
         if let Some((fingerprint, outcome)) = prior {
@@ -92,29 +120,6 @@ pub async fn execute_batch(
     let active: Vec<usize> =
         (0..commands.len()).filter(|i| outcomes[*i].is_none() && !duplicates.iter().any(|(d, _)| d == i)).collect();
 
-    // 2. Load what the engine needs, locking accounts in id order.
-    let pending_ids: Vec<TransferId> = active
-        .iter()
-        .flat_map(|i| commands[*i].requests.iter().filter_map(|r| r.pending_id))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let pending_rows = if pending_ids.is_empty() { Vec::new() } else { tx.transfers_by_id(&pending_ids).await? };
-    let mut account_ids: BTreeSet<AccountId> = BTreeSet::new();
-    for i in &active {
-        for r in &commands[*i].requests {
-            if r.pending_id.is_none() {
-                account_ids.insert(r.debit_account_id);
-                account_ids.insert(r.credit_account_id);
-            }
-        }
-    }
-    for t in &pending_rows {
-        account_ids.insert(t.debit_account_id);
-        account_ids.insert(t.credit_account_id);
-    }
-    let ids: Vec<AccountId> = account_ids.into_iter().collect();
-    let loaded = if ids.is_empty() { Vec::new() } else { tx.lock_accounts(&ids).await? };
     let before: HashMap<AccountId, Account> = loaded.iter().map(|a| (a.id, a.clone())).collect();
     let mut accounts: Accounts = loaded.into_iter().map(|a| (a.id, a)).collect();
     // Resolution state is read after the account locks: a concurrent batch resolving the same
@@ -157,14 +162,17 @@ pub async fn execute_batch(
     }
     let changed: Vec<Account> =
         accounts.values().filter(|a| before.get(&a.id).is_some_and(|b| b.balances != a.balances)).cloned().collect();
-    if !changed.is_empty() || !stored_outcomes.is_empty() {
-        tx.write_effects(&changed, &stored_outcomes).await?;
-    }
 
     // 4. Chain the journal under the head, which is held from here to the commit: batches
     // (of every instance) append one after another, so seq order is commit order.
+    let head = if changed.is_empty() && stored_outcomes.is_empty() && decided.is_empty() {
+        None
+    } else {
+        tx.write_effects(&changed, &stored_outcomes, !decided.is_empty()).await?
+    };
     if !decided.is_empty() {
-        let (mut seq, mut hash) = tx.lock_head().await?;
+        let (mut seq, mut hash) =
+            head.ok_or_else(|| StoreError::Other("the store did not lock the ledger head".into()))?;
         let mut written: Vec<ChainedTransfer> = Vec::with_capacity(decided.len());
         for t in decided {
             seq += 1;

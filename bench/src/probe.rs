@@ -1,0 +1,97 @@
+//! What explains a workload's figure, read around it: the ledger's micro-batches (from the
+//! server's `/metrics`) and CPU seconds by process — the server, PostgreSQL (every `postgres`
+//! process) and this load generator — from `/proc`, so a run says whether it was bound by
+//! CPU (about 2.0 cores in all here) or by waiting (locks, commits).
+
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    batch_size_sum: f64,
+    batches: f64,
+    batch_seconds_sum: f64,
+}
+
+/// A reading taken before a workload, compared with one after it.
+#[derive(Debug)]
+pub struct Probe {
+    at: Instant,
+    sums: Sums,
+    cpu: [f64; 3],
+}
+
+/// What changed between two readings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Diagnosis {
+    pub mean_batch_commands: f64,
+    pub mean_batch_ms: f64,
+    /// Cores busy on average: server, PostgreSQL, load generator.
+    pub cores: [f64; 3],
+}
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+async fn sums(metrics_url: &str) -> Sums {
+    let text = match reqwest::get(metrics_url).await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    Sums {
+        batch_size_sum: metric(&text, "ledger_batch_size_sum"),
+        batches: metric(&text, "ledger_batch_size_count"),
+        batch_seconds_sum: metric(&text, "ledger_batch_seconds_sum"),
+    }
+}
+
+/// CPU seconds (user + system) a process has used, 0 if it is gone.
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name; USER_HZ is 100.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU seconds of every process named `name` now running.
+fn cpu_of(name: &str) -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return 0.0 };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == name))
+        .map(cpu_seconds)
+        .sum()
+}
+
+fn cpu(server_pid: u32) -> [f64; 3] {
+    [cpu_seconds(server_pid), cpu_of("postgres"), cpu_seconds(std::process::id())]
+}
+
+impl Probe {
+    pub async fn start(metrics_url: &str, server_pid: u32) -> Self {
+        Self { at: Instant::now(), sums: sums(metrics_url).await, cpu: cpu(server_pid) }
+    }
+
+    /// PostgreSQL's figure misses backends that exited during the workload; the server's
+    /// pooled connections and the workload's own live throughout.
+    pub async fn finish(self, metrics_url: &str, server_pid: u32) -> Diagnosis {
+        let (after, cpu_after) = (sums(metrics_url).await, cpu(server_pid));
+        let seconds = self.at.elapsed().as_secs_f64().max(1e-9);
+        let batches = (after.batches - self.sums.batches).max(1.0);
+        let mut cores = [0.0; 3];
+        for (i, c) in cores.iter_mut().enumerate() {
+            *c = (cpu_after[i] - self.cpu[i]).max(0.0) / seconds;
+        }
+        Diagnosis {
+            mean_batch_commands: (after.batch_size_sum - self.sums.batch_size_sum) / batches,
+            mean_batch_ms: (after.batch_seconds_sum - self.sums.batch_seconds_sum) * 1000.0 / batches,
+            cores,
+        }
+    }
+}
