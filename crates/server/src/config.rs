@@ -273,11 +273,7 @@ impl Config {
             ledger_extra_assets: raw.get("LEDGER_EXTRA_ASSETS").unwrap_or("").to_owned(),
             ledger_batch_max_wait: Duration::from_micros(raw.parse("LEDGER_BATCH_MAX_WAIT_MICROS")?),
             ledger_batch_max: raw.parse("LEDGER_BATCH_MAX")?,
-            ledger_batch_workers: match raw.get("LEDGER_BATCH_WORKERS") {
-                Some(_) => raw.parse("LEDGER_BATCH_WORKERS")?,
-                None if matches!(database, DatabaseTarget::Postgres { .. }) => 2,
-                None => 1,
-            },
+            ledger_batch_workers: raw.parse("LEDGER_BATCH_WORKERS")?,
             ledger_verify_interval: Duration::from_secs(raw.parse("LEDGER_VERIFY_INTERVAL_SECONDS")?),
             custody_mnemonic: raw.secret("CUSTODY_MNEMONIC"),
             ethereum_confirmations: raw.parse("ETHEREUM_CONFIRMATIONS")?,
