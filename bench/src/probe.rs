@@ -3,6 +3,7 @@
 //! process) and this load generator — from `/proc`, so a run says whether it was bound by
 //! CPU (about 2.0 cores in all here) or by waiting (locks, commits).
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -17,7 +18,7 @@ struct Sums {
 pub struct Probe {
     at: Instant,
     sums: Sums,
-    cpu: [f64; 3],
+    cpu: ([f64; 2], HashMap<u32, f64>),
 }
 
 /// What changed between two readings.
@@ -59,18 +60,19 @@ fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// CPU seconds of every process named `name` now running.
-fn cpu_of(name: &str) -> f64 {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return 0.0 };
+/// CPU seconds of every process named `name` now running, by pid.
+fn cpu_of(name: &str) -> HashMap<u32, f64> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return HashMap::new() };
     dir.filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == name))
-        .map(cpu_seconds)
-        .sum()
+        .map(|pid| (pid, cpu_seconds(pid)))
+        .collect()
 }
 
-fn cpu(server_pid: u32) -> [f64; 3] {
-    [cpu_seconds(server_pid), cpu_of("postgres"), cpu_seconds(std::process::id())]
+/// The server's and this process's CPU seconds, and PostgreSQL's processes' by pid.
+fn cpu(server_pid: u32) -> ([f64; 2], HashMap<u32, f64>) {
+    ([cpu_seconds(server_pid), cpu_seconds(std::process::id())], cpu_of("postgres"))
 }
 
 impl Probe {
@@ -78,20 +80,20 @@ impl Probe {
         Self { at: Instant::now(), sums: sums(metrics_url).await, cpu: cpu(server_pid) }
     }
 
-    /// PostgreSQL's figure misses backends that exited during the workload; the server's
-    /// pooled connections and the workload's own live throughout.
+    /// PostgreSQL's figure counts each process's CPU since the first reading (all of it for a
+    /// process started since), and misses processes that exited in between (an autovacuum
+    /// worker, say); the server's pooled connections live throughout.
     pub async fn finish(self, metrics_url: &str, server_pid: u32) -> Diagnosis {
-        let (after, cpu_after) = (sums(metrics_url).await, cpu(server_pid));
+        let (after, (own_after, pg_after)) = (sums(metrics_url).await, cpu(server_pid));
         let seconds = self.at.elapsed().as_secs_f64().max(1e-9);
         let batches = (after.batches - self.sums.batches).max(1.0);
-        let mut cores = [0.0; 3];
-        for (i, c) in cores.iter_mut().enumerate() {
-            *c = (cpu_after[i] - self.cpu[i]).max(0.0) / seconds;
-        }
+        let (own_before, pg_before) = &self.cpu;
+        let pg: f64 = pg_after.iter().map(|(pid, t)| (t - pg_before.get(pid).unwrap_or(&0.0)).max(0.0)).sum();
+        let busy = |used: f64| used.max(0.0) / seconds;
         Diagnosis {
             mean_batch_commands: (after.batch_size_sum - self.sums.batch_size_sum) / batches,
             mean_batch_ms: (after.batch_seconds_sum - self.sums.batch_seconds_sum) * 1000.0 / batches,
-            cores,
+            cores: [busy(own_after[0] - own_before[0]), busy(pg), busy(own_after[1] - own_before[1])],
         }
     }
 }
