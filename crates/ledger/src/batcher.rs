@@ -17,11 +17,11 @@ pub struct BatcherSettings {
     /// How long a free worker waits for more commands after taking those queued.
     pub max_wait: Duration,
     pub max_batch: usize,
-    /// Batches committing at once. One by default: with five round trips per batch, one worker
-    /// taking everything queued was as fast as two for single transfers and faster for the
-    /// batch endpoint and a hot account on PostgreSQL (two batches of random transfers share
-    /// accounts, so the second mostly waits on the first's locks, holding fewer commands);
-    /// SQLite has a single writer anyway.
+    /// Batches committing at once. One by default: one worker taking everything queued was as
+    /// fast as two for single transfers and faster for the batch endpoint and a hot account on
+    /// PostgreSQL (two batches of random transfers share accounts, and every batch holds the
+    /// journal's head from its first round trip to its commit, so the second mostly waits on
+    /// the first, holding fewer commands); SQLite has a single writer anyway.
     pub workers: usize,
 }
 

@@ -160,9 +160,10 @@ impl PgLedgerTx {
 
 #[async_trait]
 impl LedgerTx for PgLedgerTx {
-    /// One statement. `locked` reads `claimed` in a one-time filter, which PostgreSQL evaluates
-    /// before the scan under `FOR UPDATE` returns its first row: every key is claimed (waiting
-    /// for a concurrent claim of the same key to finish) before any account is locked.
+    /// One statement, sent with the BEGIN. `locked` reads `claimed` in a one-time filter, which
+    /// PostgreSQL evaluates before the scan under `FOR UPDATE` returns its first row, and `head`
+    /// reads `locked` the same way: every key is claimed (waiting for a concurrent claim of the
+    /// same key to finish) before any account is locked, and every account before the head.
     async fn claim_and_lock(
         &mut self,
         claims: &[Idempotency],
@@ -179,10 +180,17 @@ impl LedgerTx for PgLedgerTx {
              locked AS MATERIALIZED (
                  SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts
                  WHERE id = ANY($5) AND (SELECT count(*) FROM claimed) >= 0
-                 ORDER BY id FOR UPDATE)
-             SELECT NULL::text AS claimed_owner, NULL::text AS claimed_key, locked.* FROM locked
+                 ORDER BY id FOR UPDATE),
+             head AS MATERIALIZED (
+                 SELECT seq, hash FROM ledger_head WHERE id = 1 AND (SELECT count(*) FROM locked) >= 0 FOR UPDATE)
+             SELECT 'a' AS kind, NULL::text AS claimed_owner, NULL::text AS claimed_key, NULL::bigint AS head_seq,
+                 NULL::bytea AS head_hash, locked.* FROM locked
              UNION ALL
-             SELECT owner_id, key, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM claimed"
+             SELECT 'c', owner_id, key, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+             FROM claimed
+             UNION ALL
+             SELECT 'h', NULL, NULL, seq, hash, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+             FROM head"
         )))
         .bind(&owners)
         .bind(&keys)
@@ -194,14 +202,26 @@ impl LedgerTx for PgLedgerTx {
         .map_err(store_error)?;
         let mut inserted: Vec<(String, String)> = Vec::new();
         let mut accounts: Vec<Account> = Vec::with_capacity(ids.len());
+        let mut head: Option<(i64, Vec<u8>)> = None;
         for r in &rows {
-            match r.try_get::<Option<String>, _>("claimed_owner").map_err(store_error)? {
-                Some(owner) => inserted.push((owner, r.try_get("claimed_key").map_err(store_error)?)),
-                None => accounts.push(account(r).map_err(store_error)?),
+            match r.try_get::<&str, _>("kind").map_err(store_error)? {
+                "c" => inserted.push((
+                    r.try_get("claimed_owner").map_err(store_error)?,
+                    r.try_get("claimed_key").map_err(store_error)?,
+                )),
+                "h" => {
+                    head = Some((
+                        r.try_get("head_seq").map_err(store_error)?,
+                        r.try_get("head_hash").map_err(store_error)?,
+                    ))
+                }
+                _ => accounts.push(account(r).map_err(store_error)?),
             }
         }
         accounts.sort_by_key(|a| a.id);
-        Ok((self.earlier_claims(claims, &inserted).await?, accounts))
+        let (seq, hash) = head.ok_or_else(|| StoreError::Other("the ledger head row is missing".into()))?;
+        let hash = hash.try_into().map_err(|_| StoreError::Other("ledger head hash is not 32 bytes".into()))?;
+        Ok(ClaimedAndLocked { prior: self.earlier_claims(claims, &inserted).await?, accounts, head: (seq, hash) })
     }
 
     async fn transfers_by_id(&mut self, ids: &[TransferId]) -> Result<Vec<Transfer>, StoreError> {
@@ -225,31 +245,40 @@ impl LedgerTx for PgLedgerTx {
         Ok(rows.into_iter().map(|(id, flags)| (TransferId(id), TransferFlags::from_bits(flags).post_pending)).collect())
     }
 
-    /// One statement: the head's row is locked in a one-time filter that first reads both
-    /// updates, so they are done before the head is taken (an unread data-modifying CTE would
-    /// run after the main query, with the head held).
-    async fn write_effects(
+    /// One statement (data-modifying CTEs, each on rows this transaction already holds or
+    /// inserts), sent with the COMMIT behind it: the batch's last round trip.
+    async fn write(
         &mut self,
         accounts: &[Account],
         outcomes: &[(Idempotency, String)],
-        then_lock_head: bool,
-    ) -> Result<Option<(i64, [u8; 32])>, StoreError> {
+        journal: &[ChainedTransfer],
+    ) -> Result<(), StoreError> {
         let bal =
             |f: fn(&Balances) -> u128| accounts.iter().map(|x| f(&x.balances).to_string()).collect::<Vec<String>>();
-        let head: Option<(i64, Vec<u8>)> = sqlx::query_as(
+        let tr = |f: fn(&ChainedTransfer) -> String| journal.iter().map(f).collect::<Vec<String>>();
+        let head = journal.last().map(|c| (c.seq, c.hash.clone()));
+        self.tx.commit_after_next_query();
+        sqlx::query(
             "WITH
              counters AS (
                  UPDATE ledger_accounts AS t SET debits_pending = v.dp::numeric, debits_posted = v.dq::numeric,
                      credits_pending = v.cp::numeric, credits_posted = v.cq::numeric
                  FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS v(id, dp, dq, cp, cq)
-                 WHERE t.id = v.id RETURNING 1),
+                 WHERE t.id = v.id),
              keys AS (
                  UPDATE idempotency_keys AS t SET outcome = v.o
                  FROM UNNEST($6::text[], $7::text[], $8::text[]) AS v(w, k, o)
-                 WHERE t.owner_id = v.w AND t.key = v.k RETURNING 1)
-             SELECT seq, hash FROM ledger_head
-             WHERE id = 1 AND (SELECT count(*) FROM counters) + (SELECT count(*) FROM keys) >= 0 AND $9
-             FOR UPDATE",
+                 WHERE t.owner_id = v.w AND t.key = v.k),
+             journal AS (
+                 INSERT INTO ledger_transfers (seq, id, debit_account_id, credit_account_id, amount, asset, code, flags,
+                     pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after,
+                     created_at, prev_hash, hash)
+                 SELECT seq, id, d, c, a::numeric, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h
+                 FROM UNNEST($9::bigint[], $10::uuid[], $11::uuid[], $12::uuid[], $13::text[], $14::text[], $15::text[],
+                     $16::bigint[], $17::uuid[], $18::bigint[], $19::text[], $20::text[], $21::text[], $22::text[],
+                     $23::bigint[], $24::bytea[], $25::bytea[])
+                 AS x(seq, id, d, c, a, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h))
+             UPDATE ledger_head SET seq = $26, hash = $27 WHERE id = 1 AND $26 IS NOT NULL",
         )
         .bind(accounts.iter().map(|x| x.id.0).collect::<Vec<uuid::Uuid>>())
         .bind(bal(|b| b.debits_pending))
@@ -259,56 +288,25 @@ impl LedgerTx for PgLedgerTx {
         .bind(outcomes.iter().map(|(k, _)| k.owner.as_str()).collect::<Vec<&str>>())
         .bind(outcomes.iter().map(|(k, _)| k.key.as_str()).collect::<Vec<&str>>())
         .bind(outcomes.iter().map(|(_, o)| o.as_str()).collect::<Vec<&str>>())
-        .bind(then_lock_head)
-        .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(store_error)?;
-        match head {
-            Some((seq, hash)) => Ok(Some((
-                seq,
-                hash.try_into().map_err(|_| StoreError::Other("ledger head hash is not 32 bytes".into()))?,
-            ))),
-            None if then_lock_head => Err(StoreError::Other("the ledger head row is missing".into())),
-            None => Ok(None),
-        }
-    }
-
-    /// One statement (data-modifying CTEs), so the head is held for three round trips —
-    /// effects and lock, journal, commit — however large the batch.
-    async fn write_journal(&mut self, transfers: &[ChainedTransfer], head: (i64, [u8; 32])) -> Result<(), StoreError> {
-        let tr = |f: fn(&ChainedTransfer) -> String| transfers.iter().map(f).collect::<Vec<String>>();
-        sqlx::query(
-            "WITH
-             journal AS (
-                 INSERT INTO ledger_transfers (seq, id, debit_account_id, credit_account_id, amount, asset, code, flags,
-                     pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after,
-                     created_at, prev_hash, hash)
-                 SELECT seq, id, d, c, a::numeric, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h
-                 FROM UNNEST($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[],
-                     $8::bigint[], $9::uuid[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[],
-                     $15::bigint[], $16::bytea[], $17::bytea[])
-                 AS x(seq, id, d, c, a, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h))
-             UPDATE ledger_head SET seq = $18, hash = $19 WHERE id = 1",
-        )
-        .bind(transfers.iter().map(|c| c.seq).collect::<Vec<i64>>())
-        .bind(transfers.iter().map(|c| c.transfer.id.0).collect::<Vec<uuid::Uuid>>())
-        .bind(transfers.iter().map(|c| c.transfer.debit_account_id.0).collect::<Vec<uuid::Uuid>>())
-        .bind(transfers.iter().map(|c| c.transfer.credit_account_id.0).collect::<Vec<uuid::Uuid>>())
+        .bind(journal.iter().map(|c| c.seq).collect::<Vec<i64>>())
+        .bind(journal.iter().map(|c| c.transfer.id.0).collect::<Vec<uuid::Uuid>>())
+        .bind(journal.iter().map(|c| c.transfer.debit_account_id.0).collect::<Vec<uuid::Uuid>>())
+        .bind(journal.iter().map(|c| c.transfer.credit_account_id.0).collect::<Vec<uuid::Uuid>>())
         .bind(tr(|c| c.transfer.amount.to_string()))
         .bind(tr(|c| c.transfer.asset.clone()))
         .bind(tr(|c| c.transfer.code.clone()))
-        .bind(transfers.iter().map(|c| c.transfer.flags.bits()).collect::<Vec<i64>>())
-        .bind(transfers.iter().map(|c| c.transfer.pending_id.map(|p| p.0)).collect::<Vec<Option<uuid::Uuid>>>())
-        .bind(transfers.iter().map(|c| c.transfer.expires_at).collect::<Vec<Option<i64>>>())
-        .bind(transfers.iter().map(|c| c.transfer.description.clone()).collect::<Vec<Option<String>>>())
+        .bind(journal.iter().map(|c| c.transfer.flags.bits()).collect::<Vec<i64>>())
+        .bind(journal.iter().map(|c| c.transfer.pending_id.map(|p| p.0)).collect::<Vec<Option<uuid::Uuid>>>())
+        .bind(journal.iter().map(|c| c.transfer.expires_at).collect::<Vec<Option<i64>>>())
+        .bind(journal.iter().map(|c| c.transfer.description.clone()).collect::<Vec<Option<String>>>())
         .bind(tr(|c| serde_json::to_string(&c.transfer.metadata).unwrap_or_else(|_| "{}".into())))
-        .bind(transfers.iter().map(|c| c.transfer.debit_balance_after.map(|b| b.to_string())).collect::<Vec<_>>())
-        .bind(transfers.iter().map(|c| c.transfer.credit_balance_after.map(|b| b.to_string())).collect::<Vec<_>>())
-        .bind(transfers.iter().map(|c| c.transfer.created_at).collect::<Vec<i64>>())
-        .bind(transfers.iter().map(|c| c.prev_hash.clone()).collect::<Vec<Vec<u8>>>())
-        .bind(transfers.iter().map(|c| c.hash.clone()).collect::<Vec<Vec<u8>>>())
-        .bind(head.0)
-        .bind(head.1.to_vec())
+        .bind(journal.iter().map(|c| c.transfer.debit_balance_after.map(|b| b.to_string())).collect::<Vec<_>>())
+        .bind(journal.iter().map(|c| c.transfer.credit_balance_after.map(|b| b.to_string())).collect::<Vec<_>>())
+        .bind(journal.iter().map(|c| c.transfer.created_at).collect::<Vec<i64>>())
+        .bind(journal.iter().map(|c| c.prev_hash.clone()).collect::<Vec<Vec<u8>>>())
+        .bind(journal.iter().map(|c| c.hash.clone()).collect::<Vec<Vec<u8>>>())
+        .bind(head.as_ref().map(|h| h.0))
+        .bind(head.map(|h| h.1))
         .execute(&mut *self.tx)
         .await
         .map_err(store_error)?;

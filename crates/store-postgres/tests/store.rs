@@ -130,3 +130,60 @@ mod ledger {
         assert_eq!(left, 1);
     }
 }
+
+/// The patched driver (third_party/README.md) sends BEGIN with the first query and, when asked,
+/// COMMIT behind the last: the transaction must behave exactly as an unpipelined one.
+#[tokio::test]
+async fn pipelined_begin_and_commit_keep_transactions_whole() {
+    let url = postgres::fresh_database().await;
+    let store = connect(&url, None);
+    let pool = store.pool();
+    sqlx::query("CREATE TABLE pipelined (v INT PRIMARY KEY)").execute(pool).await.unwrap();
+    let count =
+        || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM pipelined").fetch_one(pool).await.unwrap() };
+    // One prepared statement, so every insert after the first goes out with what is queued.
+    let insert = |v: i32| sqlx::query("INSERT INTO pipelined VALUES ($1)").bind(v);
+
+    // Rolled back (dropped): the pipelined BEGIN really opened a transaction.
+    {
+        let mut tx = pool.begin().await.unwrap();
+        insert(1).execute(&mut *tx).await.unwrap();
+    }
+    assert_eq!(count().await, 0);
+
+    // COMMIT behind the last statement: both statements land, and commit() reports success.
+    let mut tx = pool.begin().await.unwrap();
+    insert(1).execute(&mut *tx).await.unwrap();
+    tx.commit_after_next_query();
+    let n: i64 = sqlx::query_scalar("WITH i AS (INSERT INTO pipelined VALUES (2) RETURNING v) SELECT count(*) FROM i")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    tx.commit().await.unwrap();
+    assert_eq!(count().await, 2);
+
+    // The last statement fails: the COMMIT behind it becomes a rollback, nothing lands, and
+    // the connection is fit for the next transaction.
+    let mut conn = pool.acquire().await.unwrap();
+    for _ in 0..2 {
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+        insert(3).execute(&mut *tx).await.unwrap();
+        tx.commit_after_next_query();
+        assert!(insert(1).execute(&mut *tx).await.is_err());
+        drop(tx);
+        assert_eq!(count().await, 2);
+    }
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+    insert(4).execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(count().await, 3);
+
+    // A commit() after a failed statement (the caller ignored its error) must not report success.
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+    assert!(insert(1).execute(&mut *tx).await.is_err());
+    tx.commit_after_next_query();
+    assert!(insert(5).execute(&mut *tx).await.is_err());
+    assert!(tx.commit().await.is_err(), "an aborted transaction's COMMIT answers ROLLBACK");
+    assert_eq!(count().await, 3);
+}

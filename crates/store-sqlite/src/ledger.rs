@@ -184,17 +184,7 @@ impl LedgerTx for SqliteLedgerTx {
     ) -> Result<ClaimedAndLocked, StoreError> {
         let prior = self.claim_keys(claims, now_ms).await?;
         let accounts = if ids.is_empty() { Vec::new() } else { self.lock_accounts(ids).await? };
-        Ok((prior, accounts))
-    }
-
-    async fn write_effects(
-        &mut self,
-        accounts: &[Account],
-        outcomes: &[(Idempotency, String)],
-        then_lock_head: bool,
-    ) -> Result<Option<(i64, [u8; 32])>, StoreError> {
-        self.write_counters_and_outcomes(accounts, outcomes).await?;
-        if then_lock_head { self.lock_head().await.map(Some) } else { Ok(None) }
+        Ok(ClaimedAndLocked { prior, accounts, head: self.lock_head().await? })
     }
 
     async fn transfers_by_id(&mut self, ids: &[TransferId]) -> Result<Vec<Transfer>, StoreError> {
@@ -226,8 +216,15 @@ impl LedgerTx for SqliteLedgerTx {
             .collect()
     }
 
-    async fn write_journal(&mut self, transfers: &[ChainedTransfer], head: (i64, [u8; 32])) -> Result<(), StoreError> {
-        for c in transfers {
+    async fn write(
+        &mut self,
+        accounts: &[Account],
+        outcomes: &[(Idempotency, String)],
+        journal: &[ChainedTransfer],
+    ) -> Result<(), StoreError> {
+        self.write_counters_and_outcomes(accounts, outcomes).await?;
+        let Some(last) = journal.last() else { return Ok(()) };
+        for c in journal {
             let t = &c.transfer;
             sqlx::query(
                 "INSERT INTO ledger_transfers (seq, id, debit_account_id, credit_account_id, amount, asset, code, flags,
@@ -257,8 +254,8 @@ impl LedgerTx for SqliteLedgerTx {
             .map_err(store_error)?;
         }
         sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(head.0)
-            .bind(head.1.to_vec())
+            .bind(last.seq)
+            .bind(&last.hash)
             .execute(&mut *self.tx)
             .await
             .map_err(store_error)?;

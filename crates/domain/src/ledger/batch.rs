@@ -14,15 +14,17 @@ use async_trait::async_trait;
 use std::collections::{BTreeSet, HashMap};
 
 /// The steps of a batch inside one database transaction. Steps that always follow each other
-/// are one method, so a store can make each one round trip (PostgreSQL: one statement); a batch
-/// holds its account locks for every round trip after the first.
+/// are one method, so a store can make each one round trip (PostgreSQL: one statement, sent
+/// with the BEGIN or the COMMIT); a batch holds its account locks for every round trip after
+/// the first.
 #[async_trait]
 pub trait LedgerTx: Send {
     /// Inserts the claims that are new, then locks and returns the accounts that exist among
-    /// `ids` (given sorted), in id order. For each claim, in order: `None` if it is now ours, or
-    /// the stored (fingerprint, outcome) of an earlier request with the same key. A claim being
-    /// written by a concurrent transaction is waited for. Keys are claimed before any account
-    /// is locked, in every batch, so two batches never wait for each other in opposite orders.
+    /// `ids` (given sorted), in id order, then locks and reads the journal's head. For each
+    /// claim, in order: `None` if it is now ours, or the stored (fingerprint, outcome) of an
+    /// earlier request with the same key. A claim being written by a concurrent transaction is
+    /// waited for. Every batch takes keys, then accounts, then the head, so two batches never
+    /// wait for each other in opposite orders, and one holding the head waits for nothing.
     async fn claim_and_lock(
         &mut self,
         claims: &[Idempotency],
@@ -32,22 +34,27 @@ pub trait LedgerTx: Send {
     async fn transfers_by_id(&mut self, ids: &[TransferId]) -> Result<Vec<Transfer>, StoreError>;
     /// Of these pending transfers, those already resolved: (id, true if posted, false if voided).
     async fn resolutions(&mut self, pending_ids: &[TransferId]) -> Result<Vec<(TransferId, bool)>, StoreError>;
-    /// What the batch changed that it already holds locked (account counters, the outcome under
-    /// each key), then — if `then_lock_head` — the chain's head (last seq and hash), locked until
-    /// commit. Effects first, so the head is held for less.
-    async fn write_effects(
+    /// Everything the batch changed, as its last step before the commit (a store may send the
+    /// COMMIT with it): account counters, the outcome under each key, and the hash-chained
+    /// journal rows (which are also the outbox: see `outbox`) with the head moved to the last.
+    async fn write(
         &mut self,
         accounts: &[Account],
         outcomes: &[(Idempotency, String)],
-        then_lock_head: bool,
-    ) -> Result<Option<(i64, [u8; 32])>, StoreError>;
-    /// The hash-chained journal rows (which are also the outbox: see `outbox`) and the new head.
-    async fn write_journal(&mut self, transfers: &[ChainedTransfer], head: (i64, [u8; 32])) -> Result<(), StoreError>;
+        journal: &[ChainedTransfer],
+    ) -> Result<(), StoreError>;
 }
 
-/// What `claim_and_lock` found: per claim, the earlier request's (fingerprint, outcome) if the
-/// key was taken; and the locked accounts.
-pub type ClaimedAndLocked = (Vec<Option<(Vec<u8>, String)>>, Vec<Account>);
+/// What `claim_and_lock` found.
+#[derive(Debug)]
+pub struct ClaimedAndLocked {
+    /// Per claim, the earlier request's (fingerprint, outcome) if the key was taken.
+    pub prior: Vec<Option<(Vec<u8>, String)>>,
+    /// The locked accounts, in id order.
+    pub accounts: Vec<Account>,
+    /// The journal's head, locked until commit: last seq and its hash.
+    pub head: (i64, [u8; 32]),
+}
 
 pub async fn execute_batch(
     tx: &mut dyn LedgerTx,
@@ -75,7 +82,8 @@ pub async fn execute_batch(
     claim_of.sort_by(|a, b| (&a.0.owner, &a.0.key).cmp(&(&b.0.owner, &b.0.key)));
     let claims: Vec<Idempotency> = claim_of.iter().map(|(k, _)| k.clone()).collect();
 
-    // 2. Lock every account the batch may touch, in id order, in the same step as the claims:
+    // 2. Lock every account the batch may touch, in id order, in the same step as the claims
+    // (and then the journal head):
     // those of holds being resolved come from their (immutable) journal rows. A command that
     // turns out to be a replay has its accounts locked needlessly, which costs only contention.
     let pending_ids: Vec<TransferId> = commands
@@ -95,7 +103,7 @@ pub async fn execute_batch(
         account_ids.insert(t.credit_account_id);
     }
     let ids: Vec<AccountId> = account_ids.into_iter().collect();
-    let (existing, loaded) = tx.claim_and_lock(&claims, now_ms, &ids).await?;
+    let ClaimedAndLocked { prior: existing, accounts: loaded, head } = tx.claim_and_lock(&claims, now_ms, &ids).await?;
     let mut replays: Vec<(usize, StoredResults)> = Vec::new();
     for ((claim, i), prior) in claim_of.iter().zip(existing) {
         if let Some((fingerprint, outcome)) = prior {
@@ -139,7 +147,7 @@ pub async fn execute_batch(
         })
         .collect();
 
-    // 3. Decide, in order; write what the batch already holds locked (counters, outcomes).
+    // 3. Decide, in order.
     let mut decided: Vec<Transfer> = Vec::new();
     let mut stored_outcomes: Vec<(Idempotency, String)> = Vec::new();
     for i in active {
@@ -163,24 +171,18 @@ pub async fn execute_batch(
     let changed: Vec<Account> =
         accounts.values().filter(|a| before.get(&a.id).is_some_and(|b| b.balances != a.balances)).cloned().collect();
 
-    // 4. Chain the journal under the head, which is held from here to the commit: batches
-    // (of every instance) append one after another, so seq order is commit order.
-    let head = if changed.is_empty() && stored_outcomes.is_empty() && decided.is_empty() {
-        None
-    } else {
-        tx.write_effects(&changed, &stored_outcomes, !decided.is_empty()).await?
-    };
-    if !decided.is_empty() {
-        let (mut seq, mut hash) =
-            head.ok_or_else(|| StoreError::Other("the store did not lock the ledger head".into()))?;
-        let mut written: Vec<ChainedTransfer> = Vec::with_capacity(decided.len());
-        for t in decided {
-            seq += 1;
-            let next = chain(&hash, &t);
-            written.push(ChainedTransfer { seq, transfer: t, prev_hash: hash.to_vec(), hash: next.to_vec() });
-            hash = next;
-        }
-        tx.write_journal(&written, (seq, hash)).await?;
+    // 4. Chain the journal under the head, held since step 2 until the commit: batches (of
+    // every instance) append one after another, so seq order is commit order.
+    let (mut seq, mut hash) = head;
+    let mut journal: Vec<ChainedTransfer> = Vec::with_capacity(decided.len());
+    for t in decided {
+        seq += 1;
+        let next = chain(&hash, &t);
+        journal.push(ChainedTransfer { seq, transfer: t, prev_hash: hash.to_vec(), hash: next.to_vec() });
+        hash = next;
+    }
+    if !(changed.is_empty() && stored_outcomes.is_empty() && journal.is_empty()) {
+        tx.write(&changed, &stored_outcomes, &journal).await?;
     }
     Ok(outcomes.into_iter().map(|o| o.unwrap_or(CommandOutcome::KeyReused)).collect())
 }
