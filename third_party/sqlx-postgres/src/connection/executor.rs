@@ -210,6 +210,12 @@ impl PgConnection {
         // Protocol Bank patch: a queued BEGIN is sent with this query (below), not waited for
         // first; anything else still in flight is waited for as before.
         let pipelined = std::mem::take(&mut self.inner.begin_queued);
+        // Taken now, before anything below can run a query of its own (type lookups): the
+        // COMMIT goes behind this query and no other.
+        let commit_behind = self.inner.pipelined_commit == PipelinedCommit::Requested;
+        if commit_behind {
+            self.inner.pipelined_commit = PipelinedCommit::None;
+        }
 
         // before we continue, wait until we are "ready" to accept more queries
         if !pipelined {
@@ -304,7 +310,7 @@ impl PgConnection {
         };
 
         // Protocol Bank patch: a COMMIT asked to ride behind this query.
-        if self.inner.pipelined_commit == PipelinedCommit::Requested {
+        if commit_behind {
             self.queue_simple_query("COMMIT")?;
             self.inner.pipelined_commit = PipelinedCommit::Sent;
         }
