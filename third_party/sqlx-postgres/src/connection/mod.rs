@@ -143,7 +143,7 @@ impl PgConnection {
     /// trip; `Transaction::commit` then only reads the answer, and fails unless it is a
     /// `COMMIT` (an aborted transaction answers `ROLLBACK`). Only for the outermost
     /// transaction; ignored otherwise. If the next query fails, the transaction is over
-    /// (rolled back) either way. pgjdbc batches its implicit BEGIN the same way.
+    /// (rolled back) either way.
     pub fn commit_after_next_query(&mut self) {
         if self.inner.transaction_depth == 1 {
             self.inner.pipelined_commit = PipelinedCommit::Requested;

@@ -21,13 +21,14 @@ impl BackendMessage for CommandComplete {
 }
 
 impl CommandComplete {
-    /// Returns the number of rows affected.
-    /// If the command does not return rows (e.g., "CREATE TABLE"), returns 0.
-    /// Protocol Bank patch: the tag itself (`COMMIT`, `ROLLBACK`, `INSERT 0 1`, …).
+    /// Protocol Bank patch: the tag itself (`COMMIT`, `ROLLBACK`, `INSERT 0 1`, …), with the
+    /// C string's terminating NUL.
     pub fn tag(&self) -> &[u8] {
         &self.tag
     }
 
+    /// Returns the number of rows affected.
+    /// If the command does not return rows (e.g., "CREATE TABLE"), returns 0.
     pub fn rows_affected(&self) -> u64 {
         // Look backwards for the first SPACE
         memrchr(b' ', &self.tag)
