@@ -1,5 +1,6 @@
-//! Ledger storage on PostgreSQL: set-based statements (UNNEST arrays), accounts locked with
-//! `SELECT … ORDER BY id FOR UPDATE` under READ COMMITTED, one commit per batch (ledger.md).
+//! Ledger storage on PostgreSQL: set-based statements (UNNEST arrays), batches serialized by
+//! the journal head's row lock, accounts locked with `SELECT … ORDER BY id FOR UPDATE` under
+//! READ COMMITTED, one commit per batch (ledger.md).
 
 use crate::PgStore;
 use async_trait::async_trait;
@@ -85,6 +86,10 @@ fn sql(s: String) -> sqlx::AssertSqlSafe<String> {
 
 struct PgLedgerTx {
     tx: Transaction<'static, Postgres>,
+    /// The batch's clock, for the keys `write` inserts.
+    now_ms: i64,
+    /// Set when `write` failed because a key it inserts was taken meanwhile.
+    key_taken: bool,
 }
 
 /// The claims as bindable arrays: owners, keys, fingerprints.
@@ -158,56 +163,57 @@ impl PgLedgerTx {
     }
 }
 
+/// Taken first by every batch and held to its commit, so batches (of every instance) run one
+/// after another: journal sequence numbers are assigned, and committed, in one order.
+const LOCK_HEAD: &str = "SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE";
+
 #[async_trait]
 impl LedgerTx for PgLedgerTx {
-    /// One statement, sent with the BEGIN. `locked` reads `claimed` in a one-time filter, which
-    /// PostgreSQL evaluates before the scan under `FOR UPDATE` returns its first row, and `head`
-    /// reads `locked` the same way: every key is claimed (waiting for a concurrent claim of the
-    /// same key to finish) before any account is locked, and every account before the head.
+    /// One round trip: the head's lock is queued ahead of one statement (both go with the
+    /// BEGIN), which then, in a snapshot taken once the head is held, locks the accounts in id
+    /// order and reads them, the keys already taken and the head. A key is only looked up
+    /// here; `write` inserts it with its outcome. Another batch cannot be writing the same key
+    /// meanwhile (it would hold the head); an account opening under the same key can, and then
+    /// `write` fails on the key's uniqueness and the batch runs again (`execute`).
     async fn claim_and_lock(
         &mut self,
         claims: &[Idempotency],
         now_ms: i64,
         ids: &[AccountId],
     ) -> Result<ClaimedAndLocked, StoreError> {
-        let (owners, keys, prints) = claim_arrays(claims);
+        self.now_ms = now_ms;
+        let (owners, keys, _) = claim_arrays(claims);
+        self.tx.queue_before_next_query(LOCK_HEAD).map_err(store_error)?;
         let rows = sqlx::query(sql(format!(
-            "WITH
-             claimed AS (
-                 INSERT INTO idempotency_keys (owner_id, key, fingerprint, outcome, created_at)
-                 SELECT o, k, f, '', $4 FROM UNNEST($1::text[], $2::text[], $3::bytea[]) AS c(o, k, f)
-                 ON CONFLICT (owner_id, key) DO NOTHING RETURNING owner_id, key),
-             locked AS MATERIALIZED (
-                 SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts
-                 WHERE id = ANY($5) AND (SELECT count(*) FROM claimed) >= 0
-                 ORDER BY id FOR UPDATE),
-             head AS MATERIALIZED (
-                 SELECT seq, hash FROM ledger_head WHERE id = 1 AND (SELECT count(*) FROM locked) >= 0 FOR UPDATE)
-             SELECT 'a' AS kind, NULL::text AS claimed_owner, NULL::text AS claimed_key, NULL::bigint AS head_seq,
-                 NULL::bytea AS head_hash, locked.* FROM locked
+            "WITH locked AS MATERIALIZED (
+                 SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($3) ORDER BY id FOR UPDATE)
+             SELECT 'a' AS kind, NULL::text AS key_owner, NULL::text AS key_key, NULL::bytea AS key_print,
+                 NULL::text AS key_outcome, NULL::bigint AS head_seq, NULL::bytea AS head_hash, locked.* FROM locked
              UNION ALL
-             SELECT 'c', owner_id, key, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-             FROM claimed
+             SELECT 'k', t.owner_id, t.key, t.fingerprint, t.outcome, NULL, NULL,
+                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+             FROM UNNEST($1::text[], $2::text[]) AS c(o, k) JOIN idempotency_keys AS t ON t.owner_id = c.o AND t.key = c.k
              UNION ALL
-             SELECT 'h', NULL, NULL, seq, hash, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-             FROM head"
+             SELECT 'h', NULL, NULL, NULL, NULL, seq, hash,
+                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+             FROM ledger_head WHERE id = 1"
         )))
         .bind(&owners)
         .bind(&keys)
-        .bind(&prints)
-        .bind(now_ms)
         .bind(ids.iter().map(|i| i.0).collect::<Vec<uuid::Uuid>>())
         .fetch_all(&mut *self.tx)
         .await
         .map_err(store_error)?;
-        let mut inserted: Vec<(String, String)> = Vec::new();
+        let mut taken: Vec<(String, String, Vec<u8>, String)> = Vec::new();
         let mut accounts: Vec<Account> = Vec::with_capacity(ids.len());
         let mut head: Option<(i64, Vec<u8>)> = None;
         for r in &rows {
             match r.try_get::<&str, _>("kind").map_err(store_error)? {
-                "c" => inserted.push((
-                    r.try_get("claimed_owner").map_err(store_error)?,
-                    r.try_get("claimed_key").map_err(store_error)?,
+                "k" => taken.push((
+                    r.try_get("key_owner").map_err(store_error)?,
+                    r.try_get("key_key").map_err(store_error)?,
+                    r.try_get("key_print").map_err(store_error)?,
+                    r.try_get("key_outcome").map_err(store_error)?,
                 )),
                 "h" => {
                     head = Some((
@@ -221,7 +227,16 @@ impl LedgerTx for PgLedgerTx {
         accounts.sort_by_key(|a| a.id);
         let (seq, hash) = head.ok_or_else(|| StoreError::Other("the ledger head row is missing".into()))?;
         let hash = hash.try_into().map_err(|_| StoreError::Other("ledger head hash is not 32 bytes".into()))?;
-        Ok(ClaimedAndLocked { prior: self.earlier_claims(claims, &inserted).await?, accounts, head: (seq, hash) })
+        let prior = claims
+            .iter()
+            .map(|c| {
+                taken
+                    .iter()
+                    .find(|(o, k, _, _)| *o == c.owner && *k == c.key)
+                    .map(|(_, _, f, out)| (f.clone(), out.clone()))
+            })
+            .collect();
+        Ok(ClaimedAndLocked { prior, accounts, head: (seq, hash) })
     }
 
     async fn transfers_by_id(&mut self, ids: &[TransferId]) -> Result<Vec<Transfer>, StoreError> {
@@ -245,8 +260,10 @@ impl LedgerTx for PgLedgerTx {
         Ok(rows.into_iter().map(|(id, flags)| (TransferId(id), TransferFlags::from_bits(flags).post_pending)).collect())
     }
 
-    /// One statement (data-modifying CTEs, each on rows this transaction already holds or
-    /// inserts), sent with the COMMIT behind it: the batch's last round trip.
+    /// One statement (data-modifying CTEs, each on rows this transaction already holds under
+    /// the head's lock, or inserts), sent with the COMMIT behind it: the batch's last round trip.
+    /// The keys are inserted here, with their outcomes: one row version each, not a claim
+    /// followed by an update.
     async fn write(
         &mut self,
         accounts: &[Account],
@@ -258,7 +275,7 @@ impl LedgerTx for PgLedgerTx {
         let tr = |f: fn(&ChainedTransfer) -> String| journal.iter().map(f).collect::<Vec<String>>();
         let head = journal.last().map(|c| (c.seq, c.hash.clone()));
         self.tx.commit_after_next_query();
-        sqlx::query(
+        let done = sqlx::query(
             "WITH
              counters AS (
                  UPDATE ledger_accounts AS t SET debits_pending = v.dp::numeric, debits_posted = v.dq::numeric,
@@ -266,9 +283,8 @@ impl LedgerTx for PgLedgerTx {
                  FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS v(id, dp, dq, cp, cq)
                  WHERE t.id = v.id),
              keys AS (
-                 UPDATE idempotency_keys AS t SET outcome = v.o
-                 FROM UNNEST($6::text[], $7::text[], $8::text[]) AS v(w, k, o)
-                 WHERE t.owner_id = v.w AND t.key = v.k),
+                 INSERT INTO idempotency_keys (owner_id, key, fingerprint, outcome, created_at)
+                 SELECT w, k, f, o, $29 FROM UNNEST($6::text[], $7::text[], $28::bytea[], $8::text[]) AS v(w, k, f, o)),
              journal AS (
                  INSERT INTO ledger_transfers (seq, id, debit_account_id, credit_account_id, amount, asset, code, flags,
                      pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after,
@@ -307,9 +323,14 @@ impl LedgerTx for PgLedgerTx {
         .bind(journal.iter().map(|c| c.hash.clone()).collect::<Vec<Vec<u8>>>())
         .bind(head.as_ref().map(|h| h.0))
         .bind(head.map(|h| h.1))
+        .bind(outcomes.iter().map(|(k, _)| k.fingerprint.as_slice()).collect::<Vec<&[u8]>>())
+        .bind(self.now_ms)
         .execute(&mut *self.tx)
-        .await
-        .map_err(store_error)?;
+        .await;
+        if let Err(e) = &done {
+            self.key_taken = e.as_database_error().is_some_and(|d| d.constraint() == Some("idempotency_keys_pkey"));
+        }
+        done.map_err(store_error)?;
         Ok(())
     }
 }
@@ -340,7 +361,7 @@ impl LedgerStore for PgStore {
         idempotency: Option<Idempotency>,
     ) -> Result<Created<Account>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let mut ltx = PgLedgerTx { tx };
+        let mut ltx = PgLedgerTx { tx, now_ms: account.created_at, key_taken: false };
         if let Some(k) = &idempotency {
             let prior = ltx.claim_keys(std::slice::from_ref(k), account.created_at).await?;
             if let Some(Some((fingerprint, outcome))) = prior.into_iter().next() {
@@ -469,11 +490,23 @@ impl LedgerStore for PgStore {
     }
 
     async fn execute(&self, commands: Vec<Command>, now_ms: i64) -> Result<Vec<CommandOutcome>, StoreError> {
-        let tx = self.pool.begin().await.map_err(store_error)?;
-        let mut ltx = PgLedgerTx { tx };
-        let outcomes = execute_batch(&mut ltx, commands, now_ms).await?;
-        ltx.tx.commit().await.map_err(store_error)?;
-        Ok(outcomes)
+        // A key taken by a concurrent account opening after this batch looked it up fails the
+        // batch's last statement; the transaction rolled back whole, and the next attempt finds
+        // the key (and answers as a replay or `idempotency_key_reused`).
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let tx = self.pool.begin().await.map_err(store_error)?;
+            let mut ltx = PgLedgerTx { tx, now_ms, key_taken: false };
+            match execute_batch(&mut ltx, &commands, now_ms).await {
+                Ok(outcomes) => {
+                    ltx.tx.commit().await.map_err(store_error)?;
+                    return Ok(outcomes);
+                }
+                Err(_) if ltx.key_taken && attempts < 3 => continue,
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     async fn transfer(&self, id: TransferId) -> Result<Option<(Transfer, Option<PendingState>)>, StoreError> {

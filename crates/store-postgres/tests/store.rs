@@ -114,6 +114,61 @@ mod ledger {
         records::adjustments_are_decided_once(&migrated().await).await;
     }
 
+    /// A batch only looks its keys up under the journal head's lock, and inserts them with
+    /// their outcomes in its last statement. An account opening (which does not take the head)
+    /// can take one of those keys in between: the batch's insert then fails, the batch rolls
+    /// back whole and runs again, and finds the key taken.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_key_taken_during_a_batch_makes_it_run_again() {
+        use pb_domain::ledger::store::{CommandOutcome, LedgerStore};
+        let store = Arc::new(migrated().await);
+        let usd = pb_domain::ledger::asset::AssetCode::parse("USD").unwrap();
+        let world = store.system_account("sandbox_world", &usd, 1).await.unwrap();
+        let Ok(pb_domain::ledger::store::Created::New(b)) =
+            store.create_account(contract::customer("usr_b", "USD"), None).await
+        else {
+            panic!("account not created")
+        };
+        // Another transaction holds usr_a's key `k`, not yet committed.
+        let mut other = store.pool().begin().await.unwrap();
+        sqlx::query(
+            "INSERT INTO idempotency_keys (owner_id, key, fingerprint, outcome, created_at)
+             VALUES ('usr_a', 'k', '\\x01', '\"acct\"', 1)",
+        )
+        .execute(&mut *other)
+        .await
+        .unwrap();
+        let batch = {
+            let store = store.clone();
+            let command = contract::keyed("k", b"body", contract::transfer(world.id, b.id, 5));
+            tokio::spawn(async move { store.execute(vec![command], 2).await })
+        };
+        // The batch's last statement waits for the other transaction's key.
+        let waiting = || async {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+        };
+        for _ in 0..200 {
+            if waiting().await > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(waiting().await, 1, "the batch should be waiting on the key");
+        other.commit().await.unwrap();
+
+        let outcome = batch.await.unwrap().unwrap();
+        assert_eq!(outcome, vec![CommandOutcome::KeyReused]);
+        assert_eq!(store.account(b.id).await.unwrap().unwrap().balances.posted(), 0);
+        let rows: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM ledger_transfers").fetch_one(store.pool()).await.unwrap();
+        assert_eq!(rows, 0, "the first attempt's journal row rolled back with it");
+    }
+
     /// Journal rows name their accounts without a foreign key (it cost ~17% of a batch), so
     /// an account must never disappear, whatever runs against the database.
     #[tokio::test]
@@ -186,4 +241,38 @@ async fn pipelined_begin_and_commit_keep_transactions_whole() {
     assert!(insert(5).execute(&mut *tx).await.is_err());
     assert!(tx.commit().await.is_err(), "an aborted transaction's COMMIT answers ROLLBACK");
     assert_eq!(count().await, 3);
+
+    // A statement queued ahead of a query runs first, in the same write: a lock it takes is
+    // held when the query starts, whose snapshot then shows what committed before the lock was
+    // granted (READ COMMITTED: one snapshot per statement).
+    sqlx::raw_sql("CREATE TABLE guarded (id INT PRIMARY KEY, v INT NOT NULL); INSERT INTO guarded VALUES (1, 0)")
+        .execute(pool)
+        .await
+        .unwrap();
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("UPDATE guarded SET v = 7 WHERE id = 1").execute(&mut *holder).await.unwrap();
+    let reader = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let mut tx = pool.begin().await.unwrap();
+            tx.queue_before_next_query("SELECT 1 FROM guarded WHERE id = 1 FOR UPDATE").unwrap();
+            let v: i32 =
+                sqlx::query_scalar("SELECT v FROM guarded WHERE id = $1").bind(1).fetch_one(&mut *tx).await.unwrap();
+            tx.commit().await.unwrap();
+            v
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!reader.is_finished(), "the queued lock waits for the holder");
+    holder.commit().await.unwrap();
+    assert_eq!(reader.await.unwrap(), 7);
+
+    // A queued statement that fails: the next query reports it, and the connection recovers.
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+    tx.queue_before_next_query("SELECT 1 / 0").unwrap();
+    let refused = insert(6).execute(&mut *tx).await.unwrap_err();
+    assert!(refused.to_string().contains("division by zero"), "{refused}");
+    drop(tx);
+    insert(6).execute(&mut *conn).await.unwrap();
+    assert_eq!(count().await, 4);
 }

@@ -415,7 +415,7 @@ impl LedgerStore for SqliteStore {
     async fn execute(&self, commands: Vec<Command>, now_ms: i64) -> Result<Vec<CommandOutcome>, StoreError> {
         let tx = self.begin_immediate().await?;
         let mut ltx = SqliteLedgerTx { tx };
-        let outcomes = execute_batch(&mut ltx, commands, now_ms).await?;
+        let outcomes = execute_batch(&mut ltx, &commands, now_ms).await?;
         ltx.tx.commit().await.map_err(store_error)?;
         Ok(outcomes)
     }

@@ -19,12 +19,13 @@ use std::collections::{BTreeSet, HashMap};
 /// the first.
 #[async_trait]
 pub trait LedgerTx: Send {
-    /// Inserts the claims that are new, then locks and returns the accounts that exist among
-    /// `ids` (given sorted), in id order, then locks and reads the journal's head. For each
-    /// claim, in order: `None` if it is now ours, or the stored (fingerprint, outcome) of an
-    /// earlier request with the same key. A claim being written by a concurrent transaction is
-    /// waited for. Every batch takes keys, then accounts, then the head, so two batches never
-    /// wait for each other in opposite orders, and one holding the head waits for nothing.
+    /// Takes the journal's head (PostgreSQL: its row lock, taken first; SQLite: the database's
+    /// write lock), then locks and returns the accounts that exist among `ids` (given sorted),
+    /// in id order, as committed before the head was granted, the head itself, and for each
+    /// claim, in order: `None` if the key is free (`write` records it with its outcome; a store
+    /// may also claim it here), or the stored (fingerprint, outcome) of an earlier request with
+    /// the same key. Every batch takes the head, then accounts, so two batches never wait for
+    /// each other in opposite orders.
     async fn claim_and_lock(
         &mut self,
         claims: &[Idempotency],
@@ -58,7 +59,7 @@ pub struct ClaimedAndLocked {
 
 pub async fn execute_batch(
     tx: &mut dyn LedgerTx,
-    commands: Vec<Command>,
+    commands: &[Command],
     now_ms: i64,
 ) -> Result<Vec<CommandOutcome>, StoreError> {
     let mut outcomes: Vec<Option<CommandOutcome>> = vec![None; commands.len()];
@@ -82,8 +83,8 @@ pub async fn execute_batch(
     claim_of.sort_by(|a, b| (&a.0.owner, &a.0.key).cmp(&(&b.0.owner, &b.0.key)));
     let claims: Vec<Idempotency> = claim_of.iter().map(|(k, _)| k.clone()).collect();
 
-    // 2. Lock every account the batch may touch, in id order, in the same step as the claims
-    // (and then the journal head):
+    // 2. Take the journal head, lock every account the batch may touch in id order, and read
+    // the keys, in one step:
     // those of holds being resolved come from their (immutable) journal rows. A command that
     // turns out to be a replay has its accounts locked needlessly, which costs only contention.
     let pending_ids: Vec<TransferId> = commands
@@ -130,8 +131,8 @@ pub async fn execute_batch(
 
     let before: HashMap<AccountId, Account> = loaded.iter().map(|a| (a.id, a.clone())).collect();
     let mut accounts: Accounts = loaded.into_iter().map(|a| (a.id, a)).collect();
-    // Resolution state is read after the account locks: a concurrent batch resolving the same
-    // hold holds the same accounts, so by now its resolution is committed and visible.
+    // Resolution state is read after step 2: any other batch resolving the same hold has
+    // committed by now, and its resolution is visible.
     let found: Vec<TransferId> = pending_rows.iter().filter(|t| t.flags.pending).map(|t| t.id).collect();
     let resolved: HashMap<TransferId, bool> =
         if found.is_empty() { HashMap::new() } else { tx.resolutions(&found).await?.into_iter().collect() };

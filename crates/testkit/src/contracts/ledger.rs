@@ -43,7 +43,8 @@ pub fn one(request: TransferRequest) -> Command {
     Command { idempotency: None, requests: vec![request] }
 }
 
-fn keyed(key: &str, print: &[u8], request: TransferRequest) -> Command {
+/// A command under `usr_a`'s key `key`, for a request whose body hashes to `print`.
+pub fn keyed(key: &str, print: &[u8], request: TransferRequest) -> Command {
     Command {
         idempotency: Some(Idempotency { owner: "usr_a".into(), key: key.into(), fingerprint: print.to_vec() }),
         requests: vec![request],

@@ -78,7 +78,8 @@ pub struct PgConnectionInner {
     // Protocol Bank patch (pipelining; third_party/README.md): a BEGIN queued by
     // `Transaction::begin` goes out in the same write as the next query instead of costing a
     // round trip of its own, and a COMMIT asked for with `commit_after_next_query` goes out
-    // right behind the next query.
+    // right behind the next query. `begin_queued` is set by anything queued that way
+    // (`queue_before_next_query` too): the next query does not wait for its answer first.
     pub(crate) begin_queued: bool,
     pub(crate) pipelined_commit: PipelinedCommit,
 
@@ -125,16 +126,50 @@ impl PgConnection {
     }
 
     /// Protocol Bank patch: reads the answers to the `count` ReadyForQuery-terminated messages
-    /// already sent ahead of the current query (a pipelined BEGIN), so that what follows is the
-    /// current query's. An error answer among them is returned as the error it is.
+    /// already sent ahead of the current query (a pipelined BEGIN, a queued statement), so that
+    /// what follows is the current query's. If one of them failed, the current query cannot
+    /// have done its work (its transaction is aborted): its answer is read too, so that the
+    /// first error is the one returned and the connection is left ready for the next query.
     pub(crate) async fn drain_ready_for_query(&mut self, mut count: usize) -> Result<(), Error> {
+        let mut first_error: Option<Error> = None;
         while count > 0 {
-            let message = self.inner.stream.recv().await?;
-            if let BackendMessageFormat::ReadyForQuery = message.format {
-                self.handle_ready_for_query(message)?;
-                count -= 1;
+            match self.inner.stream.recv().await {
+                Ok(message) => {
+                    if let BackendMessageFormat::ReadyForQuery = message.format {
+                        self.handle_ready_for_query(message)?;
+                        count -= 1;
+                    }
+                }
+                Err(Error::Database(e)) => {
+                    first_error.get_or_insert(Error::Database(e));
+                }
+                Err(e) => return Err(e),
             }
         }
+        let Some(error) = first_error else { return Ok(()) };
+        while self.inner.pending_ready_for_query_count > 0 {
+            match self.inner.stream.recv().await {
+                Ok(message) => {
+                    if let BackendMessageFormat::ReadyForQuery = message.format {
+                        self.handle_ready_for_query(message)?;
+                    }
+                }
+                Err(Error::Database(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(error)
+    }
+
+    /// Protocol Bank patch: queue `sql` (simple protocol, no parameters; rows it returns are
+    /// read and dropped) to go out in the same write as the next query, ahead of it, as a
+    /// queued BEGIN does. PostgreSQL runs it to completion before that query starts, so in READ
+    /// COMMITTED the query's snapshot is taken after it: a lock taken here (`SELECT … FOR
+    /// UPDATE`) is held, and everything committed before it was granted is visible, when the
+    /// query reads. If it fails, the next query's answer is its error.
+    pub fn queue_before_next_query(&mut self, sql: &str) -> Result<(), Error> {
+        self.queue_simple_query(sql)?;
+        self.inner.begin_queued = true;
         Ok(())
     }
 
