@@ -24,7 +24,7 @@ CREATE TABLE transfers (
 CREATE INDEX transfers_debit ON transfers (debit_account_id, seq);
 CREATE INDEX transfers_credit ON transfers (credit_account_id, seq);
 CREATE SEQUENCE transfer_seq CACHE 1000;
--- Exactly once: one key per request, claimed first and answered in the same transaction.
+-- Exactly once: one key per request, written with its answer in the transaction that made it.
 CREATE TABLE idempotency_keys (
     owner_id    TEXT NOT NULL,
     key         TEXT NOT NULL,

@@ -50,7 +50,11 @@ pub const SETTINGS: &[Setting] = &[
         "DATABASE_REPLICA_URL",
         "Optional PostgreSQL read replica for read-only queries that tolerate replication lag.",
     ),
-    s("DATABASE_MAX_CONNECTIONS", Some("20"), "Connections per pool (primary and replica each) per instance."),
+    s(
+        "DATABASE_MAX_CONNECTIONS",
+        Some("20"),
+        "Connections per pool (primary and replica each) per instance; the primary has `LEDGER_BATCH_WORKERS` more, for ledger batches alone.",
+    ),
     s("DATABASE_ACQUIRE_TIMEOUT_SECONDS", Some("5"), "How long a request waits for a free database connection."),
     s(
         "MIGRATE_ON_START",

@@ -59,6 +59,7 @@ pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
             primary_url: primary.expose_secret(),
             replica_url: replica.as_ref().map(|r| r.expose_secret()),
             max_connections: config.database_max_connections,
+            batch_connections: u32::try_from(config.ledger_batch_workers).unwrap_or(1),
             acquire_timeout: config.database_acquire_timeout,
         })?),
     })

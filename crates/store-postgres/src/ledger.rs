@@ -496,7 +496,7 @@ impl LedgerStore for PgStore {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let tx = self.pool.begin().await.map_err(store_error)?;
+            let tx = self.batches.begin().await.map_err(store_error)?;
             let mut ltx = PgLedgerTx { tx, now_ms, key_taken: false };
             match execute_batch(&mut ltx, &commands, now_ms).await {
                 Ok(outcomes) => {

@@ -11,6 +11,7 @@ fn connect(url: &str, replica: Option<&str>) -> PgStore {
         primary_url: url,
         replica_url: replica,
         max_connections: 5,
+        batch_connections: 1,
         acquire_timeout: Duration::from_secs(5),
     })
     .unwrap()
@@ -58,6 +59,7 @@ async fn an_unreachable_database_is_reported_down_without_the_password() {
         primary_url: "postgres://pb:hunter2@127.0.0.1:1/pb",
         replica_url: None,
         max_connections: 1,
+        batch_connections: 1,
         acquire_timeout: Duration::from_millis(500),
     })
     .unwrap();
