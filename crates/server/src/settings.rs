@@ -125,7 +125,7 @@ pub const SETTINGS: &[Setting] = &[
     s(
         "LEDGER_BATCH_WORKERS",
         Some("1"),
-        "Batches committing at once per instance (one gathers more per commit and waits on no other batch's locks: measured as fast or faster).",
+        "Batches committing at once per instance, each on a PostgreSQL connection of its own (batches take the journal head one after another, so one gathers more per commit: measured faster).",
     ),
     s(
         "LEDGER_VERIFY_INTERVAL_SECONDS",
