@@ -88,8 +88,20 @@ struct PgLedgerTx {
     tx: Transaction<'static, Postgres>,
     /// The batch's clock, for the keys `write` inserts.
     now_ms: i64,
-    /// Set when `write` failed because a key it inserts was taken meanwhile.
-    key_taken: bool,
+    /// Set when a statement failed in a way that running the whole batch again resolves.
+    retry: bool,
+}
+
+/// Errors after which the batch, rolled back whole, is run again:
+/// - a key `write` inserts was taken meanwhile by an account opening (which does not take the
+///   journal head); the next attempt finds it;
+/// - a deadlock: that account opening, under a sub-account of an account this batch has
+///   locked, waits for the batch's lock while the batch waits for its key (PostgreSQL aborts
+///   one of the two after `deadlock_timeout`); or a serialization failure.
+fn worth_retrying(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|d| {
+        d.constraint() == Some("idempotency_keys_pkey") || matches!(d.code().as_deref(), Some("40P01" | "40001"))
+    })
 }
 
 /// The claims as bindable arrays: owners, keys, fingerprints.
@@ -102,6 +114,11 @@ fn claim_arrays(claims: &[Idempotency]) -> (Vec<&str>, Vec<&str>, Vec<&[u8]>) {
 }
 
 impl PgLedgerTx {
+    fn failed(&mut self, e: sqlx::Error) -> StoreError {
+        self.retry |= worth_retrying(&e);
+        store_error(e)
+    }
+
     /// Claims keys alone (an account's creation).
     async fn claim_keys(
         &mut self,
@@ -203,7 +220,7 @@ impl LedgerTx for PgLedgerTx {
         .bind(ids.iter().map(|i| i.0).collect::<Vec<uuid::Uuid>>())
         .fetch_all(&mut *self.tx)
         .await
-        .map_err(store_error)?;
+        .map_err(|e| self.failed(e))?;
         let mut taken: Vec<(String, String, Vec<u8>, String)> = Vec::new();
         let mut accounts: Vec<Account> = Vec::with_capacity(ids.len());
         let mut head: Option<(i64, Vec<u8>)> = None;
@@ -327,10 +344,7 @@ impl LedgerTx for PgLedgerTx {
         .bind(self.now_ms)
         .execute(&mut *self.tx)
         .await;
-        if let Err(e) = &done {
-            self.key_taken = e.as_database_error().is_some_and(|d| d.constraint() == Some("idempotency_keys_pkey"));
-        }
-        done.map_err(store_error)?;
+        done.map_err(|e| self.failed(e))?;
         Ok(())
     }
 }
@@ -361,7 +375,7 @@ impl LedgerStore for PgStore {
         idempotency: Option<Idempotency>,
     ) -> Result<Created<Account>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let mut ltx = PgLedgerTx { tx, now_ms: account.created_at, key_taken: false };
+        let mut ltx = PgLedgerTx { tx, now_ms: account.created_at, retry: false };
         if let Some(k) = &idempotency {
             let prior = ltx.claim_keys(std::slice::from_ref(k), account.created_at).await?;
             if let Some(Some((fingerprint, outcome))) = prior.into_iter().next() {
@@ -490,20 +504,22 @@ impl LedgerStore for PgStore {
     }
 
     async fn execute(&self, commands: Vec<Command>, now_ms: i64) -> Result<Vec<CommandOutcome>, StoreError> {
-        // A key taken by a concurrent account opening after this batch looked it up fails the
-        // batch's last statement; the transaction rolled back whole, and the next attempt finds
+        // See `worth_retrying`: the transaction rolled back whole, and the next attempt finds
         // the key (and answers as a replay or `idempotency_key_reused`).
         let mut attempts = 0;
         loop {
             attempts += 1;
             let tx = self.batches.begin().await.map_err(store_error)?;
-            let mut ltx = PgLedgerTx { tx, now_ms, key_taken: false };
+            let mut ltx = PgLedgerTx { tx, now_ms, retry: false };
             match execute_batch(&mut ltx, &commands, now_ms).await {
                 Ok(outcomes) => {
                     ltx.tx.commit().await.map_err(store_error)?;
                     return Ok(outcomes);
                 }
-                Err(_) if ltx.key_taken && attempts < 3 => continue,
+                Err(e) if ltx.retry && attempts < 5 => {
+                    tracing::info!(error = %e, attempts, "ledger batch rolled back; running it again");
+                    continue;
+                }
                 Err(e) => return Err(e),
             }
         }

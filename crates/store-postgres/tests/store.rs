@@ -171,6 +171,78 @@ mod ledger {
         assert_eq!(rows, 0, "the first attempt's journal row rolled back with it");
     }
 
+    /// The one deadlock the batch's lock order allows: an account opening claims a key, then
+    /// opens a sub-account of an account the batch has locked (its foreign key waits for the
+    /// batch), while the batch waits to insert the same key. PostgreSQL aborts one of them;
+    /// an aborted batch runs again, so no caller sees the deadlock.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_deadlocked_batch_runs_again() {
+        use pb_domain::ledger::store::{CommandOutcome, Created, LedgerStore};
+        let store = Arc::new(migrated().await);
+        let usd = pb_domain::ledger::asset::AssetCode::parse("USD").unwrap();
+        let world = store.system_account("sandbox_world", &usd, 1).await.unwrap();
+        let Ok(Created::New(master)) = store.create_account(contract::customer("usr_a", "USD"), None).await else {
+            panic!("account not created")
+        };
+        let mut opening = store.pool().begin().await.unwrap();
+        sqlx::query(
+            "INSERT INTO idempotency_keys (owner_id, key, fingerprint, outcome, created_at)
+             VALUES ('usr_a', 'k', '\\x01', '', 1)",
+        )
+        .execute(&mut *opening)
+        .await
+        .unwrap();
+        let batch = {
+            let store = store.clone();
+            let command = contract::keyed("k", b"body", contract::transfer(world.id, master.id, 5));
+            tokio::spawn(async move { store.execute(vec![command], 2).await })
+        };
+        let waiting = || async {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+        };
+        for _ in 0..200 {
+            if waiting().await > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(waiting().await, 1, "the batch should be waiting on the key");
+        // The sub-account's foreign key needs the master row the batch holds: a cycle.
+        let started = std::time::Instant::now();
+        let sub = sqlx::query(
+            "INSERT INTO ledger_accounts (id, asset, owner_id, code, name, parent_id, flags, created_at)
+             VALUES ($1, 'USD', 'usr_a', 'customer', 'sub', $2, 1, 1)",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(master.id.0)
+        .execute(&mut *opening)
+        .await;
+        match sub {
+            // The batch was the one aborted: the opening goes on, and the batch, run again,
+            // finds the key taken.
+            Ok(_) => {
+                // It waited for the batch's lock until PostgreSQL found the deadlock (after
+                // `deadlock_timeout`, one second by default) and aborted the batch.
+                assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
+                opening.commit().await.unwrap();
+                assert_eq!(batch.await.unwrap().unwrap(), vec![CommandOutcome::KeyReused]);
+                assert_eq!(store.account(master.id).await.unwrap().unwrap().balances.posted(), 0);
+            }
+            // The opening was aborted: the batch goes on with the key free.
+            Err(e) => {
+                assert!(e.to_string().contains("deadlock"), "{e}");
+                drop(opening);
+                let outcome = batch.await.unwrap().unwrap();
+                assert!(matches!(&outcome[0], CommandOutcome::Executed(r) if r[0].is_ok()), "{outcome:?}");
+            }
+        }
+    }
+
     /// Journal rows name their accounts without a foreign key (it cost ~17% of a batch), so
     /// an account must never disappear, whatever runs against the database.
     #[tokio::test]
