@@ -32,7 +32,7 @@ pub struct PgStore {
     /// Ledger batches only. A batch on a connection of the shared pool ran on whichever of its
     /// backends was idle longest (sqlx hands idle connections out first in, first out), so each
     /// batch started in a cold backend process; one connection per batch worker keeps the same
-    /// backends, and their caches, warm: measured 12,694 -> 14,998 transfers/s (bench/README.md).
+    /// backends, and their caches, warm: 12,928 -> 13,654 transfers/s, five runs each (bench/README.md).
     pub(crate) batches: PgPool,
     /// Read-only queries that tolerate replication lag go here; the primary when unset.
     pub(crate) replica: Option<PgPool>,
