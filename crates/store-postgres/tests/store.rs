@@ -116,36 +116,32 @@ mod ledger {
         records::adjustments_are_decided_once(&migrated().await).await;
     }
 
-    /// A batch only looks its keys up under the journal head's lock, and inserts them with
-    /// their outcomes in its last statement. An account opening (which does not take the head)
-    /// can take one of those keys in between: the batch's insert then fails, the batch rolls
-    /// back whole and runs again, and finds the key taken.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_key_taken_during_a_batch_makes_it_run_again() {
-        use pb_domain::ledger::store::{CommandOutcome, LedgerStore};
-        let store = Arc::new(migrated().await);
+    type Outcomes = Result<Vec<pb_domain::ledger::store::CommandOutcome>, pb_domain::StoreError>;
+
+    /// Another transaction takes usr_a's key `k` and stays open; a batch paying 5 into `to`
+    /// under the same key is started and seen waiting for that key (its last statement).
+    async fn batch_waiting_on_key(
+        store: &Arc<PgStore>,
+        to: pb_domain::ledger::account::AccountId,
+        outcome: &str,
+    ) -> (sqlx::Transaction<'static, sqlx::Postgres>, tokio::task::JoinHandle<Outcomes>) {
+        use pb_domain::ledger::store::LedgerStore;
         let usd = pb_domain::ledger::asset::AssetCode::parse("USD").unwrap();
         let world = store.system_account("sandbox_world", &usd, 1).await.unwrap();
-        let Ok(pb_domain::ledger::store::Created::New(b)) =
-            store.create_account(contract::customer("usr_b", "USD"), None).await
-        else {
-            panic!("account not created")
-        };
-        // Another transaction holds usr_a's key `k`, not yet committed.
         let mut other = store.pool().begin().await.unwrap();
         sqlx::query(
             "INSERT INTO idempotency_keys (owner_id, key, fingerprint, outcome, created_at)
-             VALUES ('usr_a', 'k', '\\x01', '\"acct\"', 1)",
+             VALUES ('usr_a', 'k', '\\x01', $1, 1)",
         )
+        .bind(outcome)
         .execute(&mut *other)
         .await
         .unwrap();
         let batch = {
             let store = store.clone();
-            let command = contract::keyed("k", b"body", contract::transfer(world.id, b.id, 5));
+            let command = contract::keyed("k", b"body", contract::transfer(world.id, to, 5));
             tokio::spawn(async move { store.execute(vec![command], 2).await })
         };
-        // The batch's last statement waits for the other transaction's key.
         let waiting = || async {
             sqlx::query_scalar::<_, i64>(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
@@ -161,6 +157,27 @@ mod ledger {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert_eq!(waiting().await, 1, "the batch should be waiting on the key");
+        (other, batch)
+    }
+
+    async fn customer_account(store: &PgStore, owner: &str) -> pb_domain::ledger::account::Account {
+        use pb_domain::ledger::store::{Created, LedgerStore};
+        match store.create_account(contract::customer(owner, "USD"), None).await.unwrap() {
+            Created::New(a) => a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A batch only looks its keys up under the journal head's lock, and inserts them with
+    /// their outcomes in its last statement. An account opening (which does not take the head)
+    /// can take one of those keys in between: the batch's insert then fails, the batch rolls
+    /// back whole and runs again, and finds the key taken.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_key_taken_during_a_batch_makes_it_run_again() {
+        use pb_domain::ledger::store::{CommandOutcome, LedgerStore};
+        let store = Arc::new(migrated().await);
+        let b = customer_account(&store, "usr_b").await;
+        let (other, batch) = batch_waiting_on_key(&store, b.id, "\"acct\"").await;
         other.commit().await.unwrap();
 
         let outcome = batch.await.unwrap().unwrap();
@@ -177,41 +194,10 @@ mod ledger {
     /// an aborted batch runs again, so no caller sees the deadlock.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_deadlocked_batch_runs_again() {
-        use pb_domain::ledger::store::{CommandOutcome, Created, LedgerStore};
+        use pb_domain::ledger::store::{CommandOutcome, LedgerStore};
         let store = Arc::new(migrated().await);
-        let usd = pb_domain::ledger::asset::AssetCode::parse("USD").unwrap();
-        let world = store.system_account("sandbox_world", &usd, 1).await.unwrap();
-        let Ok(Created::New(master)) = store.create_account(contract::customer("usr_a", "USD"), None).await else {
-            panic!("account not created")
-        };
-        let mut opening = store.pool().begin().await.unwrap();
-        sqlx::query(
-            "INSERT INTO idempotency_keys (owner_id, key, fingerprint, outcome, created_at)
-             VALUES ('usr_a', 'k', '\\x01', '', 1)",
-        )
-        .execute(&mut *opening)
-        .await
-        .unwrap();
-        let batch = {
-            let store = store.clone();
-            let command = contract::keyed("k", b"body", contract::transfer(world.id, master.id, 5));
-            tokio::spawn(async move { store.execute(vec![command], 2).await })
-        };
-        let waiting = || async {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
-            )
-            .fetch_one(store.pool())
-            .await
-            .unwrap()
-        };
-        for _ in 0..200 {
-            if waiting().await > 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert_eq!(waiting().await, 1, "the batch should be waiting on the key");
+        let master = customer_account(&store, "usr_a").await;
+        let (mut opening, batch) = batch_waiting_on_key(&store, master.id, "").await;
         // The sub-account's foreign key needs the master row the batch holds: a cycle.
         let started = std::time::Instant::now();
         let sub = sqlx::query(
