@@ -11,6 +11,9 @@ struct Sums {
     batch_size_sum: f64,
     batches: f64,
     batch_seconds_sum: f64,
+    /// PostgreSQL batches decided from the instance's view, and all (store-postgres ledger_view.rs).
+    from_view: f64,
+    reads: f64,
 }
 
 /// A reading taken before a workload, compared with one after it.
@@ -26,13 +29,15 @@ pub struct Probe {
 pub struct Diagnosis {
     pub mean_batch_commands: f64,
     pub mean_batch_ms: f64,
+    /// Share of batches decided from the instance's view (one round trip); None on SQLite.
+    pub from_view: Option<f64>,
     /// Cores busy on average: server, PostgreSQL, load generator.
     pub cores: [f64; 3],
 }
 
 fn metric(text: &str, name: &str) -> f64 {
     text.lines()
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .filter(|l| l.starts_with(name) && (name.ends_with('}') || l[name.len()..].starts_with([' ', '{'])))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
@@ -46,6 +51,8 @@ async fn sums(metrics_url: &str) -> Sums {
         batch_size_sum: metric(&text, "ledger_batch_size_sum"),
         batches: metric(&text, "ledger_batch_size_count"),
         batch_seconds_sum: metric(&text, "ledger_batch_seconds_sum"),
+        from_view: metric(&text, "ledger_batch_reads_total{from=\"view\"}"),
+        reads: metric(&text, "ledger_batch_reads_total"),
     }
 }
 
@@ -93,6 +100,8 @@ impl Probe {
         Diagnosis {
             mean_batch_commands: (after.batch_size_sum - self.sums.batch_size_sum) / batches,
             mean_batch_ms: (after.batch_seconds_sum - self.sums.batch_seconds_sum) * 1000.0 / batches,
+            from_view: (after.reads > self.sums.reads)
+                .then(|| (after.from_view - self.sums.from_view) / (after.reads - self.sums.reads)),
             cores: [busy(own_after[0] - own_before[0]), busy(pg), busy(own_after[1] - own_before[1])],
         }
     }

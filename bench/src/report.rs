@@ -69,13 +69,21 @@ pub fn print(rows: &[Row], seconds: u64) {
     }
     println!("\nWhere it went: mean micro-batch (commands gathered, time to commit it) and cores busy");
     println!("(2.0 = the whole machine; PostgreSQL misses backends that exited mid-run)\n");
-    println!("| workload | batch commands | batch ms | server cores | PostgreSQL cores | load generator cores |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| workload | batch commands | batch ms | from view | server cores | PostgreSQL cores | load generator cores |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in rows {
         if let Some(d) = r.diagnosis {
             println!(
-                "| {} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} |",
-                r.name, d.mean_batch_commands, d.mean_batch_ms, d.cores[0], d.cores[1], d.cores[2]
+                "| {} | {:.1} | {:.1} | {} | {:.2} | {:.2} | {:.2} |",
+                r.name,
+                d.mean_batch_commands,
+                d.mean_batch_ms,
+                d.from_view.map_or("—".to_owned(), |v| format!("{:.0}%", v * 100.0)),
+                d.cores[0],
+                d.cores[1],
+                d.cores[2]
             );
         }
     }

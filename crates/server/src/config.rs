@@ -58,6 +58,7 @@ pub struct Config {
     pub ledger_batch_max_wait: Duration,
     pub ledger_batch_max: usize,
     pub ledger_batch_workers: usize,
+    pub ledger_view_accounts: usize,
     /// How often one instance runs `ledger verify` in the background; zero: never.
     pub ledger_verify_interval: Duration,
     pub custody_mnemonic: Option<SecretString>,
@@ -274,6 +275,7 @@ impl Config {
             ledger_batch_max_wait: Duration::from_micros(raw.parse("LEDGER_BATCH_MAX_WAIT_MICROS")?),
             ledger_batch_max: raw.parse("LEDGER_BATCH_MAX")?,
             ledger_batch_workers: raw.parse("LEDGER_BATCH_WORKERS")?,
+            ledger_view_accounts: raw.parse("LEDGER_VIEW_ACCOUNTS")?,
             ledger_verify_interval: Duration::from_secs(raw.parse("LEDGER_VERIFY_INTERVAL_SECONDS")?),
             custody_mnemonic: raw.secret("CUSTODY_MNEMONIC"),
             ethereum_confirmations: raw.parse("ETHEREUM_CONFIRMATIONS")?,

@@ -128,6 +128,11 @@ pub const SETTINGS: &[Setting] = &[
         "Batches committing at once per instance, each on a PostgreSQL connection of its own (batches take the journal head one after another, so one gathers more per commit: measured faster).",
     ),
     s(
+        "LEDGER_VIEW_ACCOUNTS",
+        Some("100000"),
+        "PostgreSQL: accounts each instance remembers as of its last ledger batch, so a batch touching only those is decided without reading them first (one round trip instead of two; PostgreSQL refuses it if anything moved, and it runs again the ordinary way). 0 turns this off.",
+    ),
+    s(
         "LEDGER_VERIFY_INTERVAL_SECONDS",
         Some("3600"),
         "How often one instance checks every ledger invariant and the hash chain in the background (gauge `ledger_verify_ok`); 0 turns it off.",

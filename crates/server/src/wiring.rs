@@ -61,6 +61,7 @@ pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
             max_connections: config.database_max_connections,
             batch_connections: u32::try_from(config.ledger_batch_workers).unwrap_or(1),
             acquire_timeout: config.database_acquire_timeout,
+            ledger_view_accounts: config.ledger_view_accounts,
         })?),
     })
 }

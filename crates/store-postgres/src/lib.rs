@@ -6,6 +6,7 @@ mod custody;
 mod identity;
 mod lease;
 mod ledger;
+mod ledger_view;
 mod migrations;
 mod store;
 

@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "withdrawals", include_str!("../migrations/0007_withdrawals.sql")),
     (8, "sweeps", include_str!("../migrations/0008_sweeps.sql")),
     (9, "journal is the outbox", include_str!("../migrations/0009_journal_outbox.sql")),
+    (10, "ledger_expect", include_str!("../migrations/0010_ledger_expect.sql")),
 ];
 
 pub(crate) fn migrator() -> Migrator {

@@ -1,8 +1,10 @@
+use crate::ledger_view::LedgerView;
 use crate::migrations;
 use async_trait::async_trait;
 use pb_domain::{ComponentCheck, MigrationReport, PoolStats, Store, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How to reach PostgreSQL. URLs hold passwords: this type has no `Debug` of them.
@@ -13,6 +15,8 @@ pub struct PgStoreOptions<'a> {
     /// Connections kept for ledger batches alone (one per batch worker), beside the pool.
     pub batch_connections: u32,
     pub acquire_timeout: Duration,
+    /// Accounts this instance keeps in its view of the ledger (ledger_view.rs); 0: none.
+    pub ledger_view_accounts: usize,
 }
 
 impl std::fmt::Debug for PgStoreOptions<'_> {
@@ -22,6 +26,7 @@ impl std::fmt::Debug for PgStoreOptions<'_> {
             .field("replica_url", &self.replica_url.map(|_| "[redacted]"))
             .field("max_connections", &self.max_connections)
             .field("batch_connections", &self.batch_connections)
+            .field("ledger_view_accounts", &self.ledger_view_accounts)
             .finish()
     }
 }
@@ -36,6 +41,9 @@ pub struct PgStore {
     pub(crate) batches: PgPool,
     /// Read-only queries that tolerate replication lag go here; the primary when unset.
     pub(crate) replica: Option<PgPool>,
+    /// The head and accounts as of this instance's last ledger batch, which lets the next
+    /// batch skip a round trip (ledger_view.rs).
+    pub(crate) view: Arc<LedgerView>,
 }
 
 impl PgStore {
@@ -47,11 +55,18 @@ impl PgStore {
             .max_connections(options.batch_connections.max(1))
             .connect_lazy_with(connect_options(options.primary_url)?);
         let replica = options.replica_url.map(|url| pool_readonly(url, options)).transpose()?;
-        Ok(Self { pool, batches, replica })
+        Ok(Self { pool, batches, replica, view: Arc::new(LedgerView::new(options.ledger_view_accounts)) })
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Ledger batches decided from this instance's view (ledger_view.rs) since it started, and
+    /// of those the ones PostgreSQL refused because the ledger had moved (also the metric
+    /// `ledger_batch_reads_total`, by `from`).
+    pub fn ledger_view_totals(&self) -> (u64, u64) {
+        self.view.totals()
     }
 
     /// The pool for read-only queries: the replica when configured.

@@ -13,6 +13,7 @@ fn connect(url: &str, replica: Option<&str>) -> PgStore {
         max_connections: 5,
         batch_connections: 1,
         acquire_timeout: Duration::from_secs(5),
+        ledger_view_accounts: 1000,
     })
     .unwrap()
 }
@@ -61,6 +62,7 @@ async fn an_unreachable_database_is_reported_down_without_the_password() {
         max_connections: 1,
         batch_connections: 1,
         acquire_timeout: Duration::from_millis(500),
+        ledger_view_accounts: 0,
     })
     .unwrap();
     let checks = store.check().await;
@@ -226,6 +228,113 @@ mod ledger {
                 let outcome = batch.await.unwrap().unwrap();
                 assert!(matches!(&outcome[0], CommandOutcome::Executed(r) if r[0].is_ok()), "{outcome:?}");
             }
+        }
+    }
+
+    /// Two instances on one database, each with its view of the ledger (ledger_view.rs): what
+    /// one commits makes the other's view stale, and a batch decided from a stale view must
+    /// be refused by PostgreSQL and decided again on what is committed, never written.
+    mod view {
+        use super::*;
+        use pb_domain::ledger::store::{CloseOutcome, Command, CommandOutcome, LedgerStore};
+        use pb_domain::ledger::transfer::TransferError;
+        use pb_domain::ledger::verify::verify;
+
+        async fn two_instances() -> (PgStore, PgStore) {
+            let url = postgres::fresh_database().await;
+            let a = connect(&url, None);
+            a.migrate().await.unwrap();
+            (a, connect(&url, None))
+        }
+
+        async fn run(store: &PgStore, c: Command) -> CommandOutcome {
+            store.execute(vec![c], 1_000).await.unwrap().remove(0)
+        }
+
+        fn first(o: &CommandOutcome) -> Result<pb_domain::ledger::Transfer, TransferError> {
+            match o {
+                CommandOutcome::Executed(r) | CommandOutcome::Replayed(r) => r[0].clone(),
+                CommandOutcome::KeyReused => panic!("key reused"),
+            }
+        }
+
+        async fn funded(
+            store: &PgStore,
+            amount: u128,
+        ) -> (pb_domain::ledger::account::Account, Vec<pb_domain::ledger::account::Account>) {
+            let usd = pb_domain::ledger::asset::AssetCode::parse("USD").unwrap();
+            let world = store.system_account("sandbox_world", &usd, 1).await.unwrap();
+            let x = customer_account(store, "usr_a").await;
+            let y = customer_account(store, "usr_b").await;
+            first(&run(store, contract::one(contract::transfer(world.id, x.id, amount))).await).unwrap();
+            (world, vec![x, y])
+        }
+
+        async fn verified(store: &PgStore) {
+            let (accounts, journal) = store.verification_data().await.unwrap();
+            let report = verify(&accounts, &journal);
+            assert!(report.ok(), "{:?}", report.problems);
+        }
+
+        /// The overdraft a stale view would allow: `a` remembers x holding 10 after `b` has
+        /// moved it all out.
+        #[tokio::test]
+        async fn a_stale_balance_is_refused_and_decided_again() {
+            let (a, b) = two_instances().await;
+            let (_, acc) = funded(&a, 10).await;
+            let (x, y) = (&acc[0], &acc[1]);
+            // a's view now holds x (10) and y: this one is decided from it, and goes through.
+            first(&run(&a, contract::one(contract::transfer(x.id, y.id, 1))).await).unwrap();
+            first(&run(&b, contract::one(contract::transfer(x.id, y.id, 9))).await).unwrap();
+            let before = a.ledger_view_totals();
+            let late = first(&run(&a, contract::one(contract::transfer(x.id, y.id, 5))).await);
+            assert_eq!(late, Err(TransferError::InsufficientFunds));
+            assert_eq!(a.account(x.id).await.unwrap().unwrap().balances.posted(), 0);
+            assert_eq!(a.account(y.id).await.unwrap().unwrap().balances.posted(), 10);
+            assert_eq!(a.ledger_view_totals(), (before.0 + 1, before.1 + 1), "decided from the view, and refused");
+            // And a's view is right again: the next batch from it is exact.
+            first(&run(&a, contract::one(contract::transfer(y.id, x.id, 4))).await).unwrap();
+            assert_eq!(b.account(x.id).await.unwrap().unwrap().balances.posted(), 4);
+            verified(&a).await;
+        }
+
+        /// A closed account changes no counter and moves no head: only its flags tell, and the
+        /// batch's compare-and-set sees them.
+        #[tokio::test]
+        async fn an_account_closed_by_another_instance_is_seen() {
+            let (a, b) = two_instances().await;
+            let (_, acc) = funded(&a, 10).await;
+            let (x, y) = (&acc[0], &acc[1]);
+            first(&run(&a, contract::one(contract::transfer(x.id, y.id, 10))).await).unwrap();
+            first(&run(&a, contract::one(contract::transfer(y.id, x.id, 10))).await).unwrap();
+            assert!(matches!(b.close_account(y.id).await.unwrap(), CloseOutcome::Closed(_)));
+            let late = first(&run(&a, contract::one(contract::transfer(x.id, y.id, 1))).await);
+            assert_eq!(late, Err(TransferError::CreditAccountClosed));
+            assert_eq!(a.ledger_view_totals(), (2, 1), "y→x from the view; x→y from it, refused");
+            assert_eq!(a.account(y.id).await.unwrap().unwrap().balances.posted(), 0);
+            verified(&a).await;
+        }
+
+        /// Keys are not read on the fast path: a key taken meanwhile without moving the head
+        /// (an account opened under it, here by another instance) makes the key's insert fail,
+        /// and the batch, decided again, finds it.
+        #[tokio::test]
+        async fn a_key_taken_by_another_instance_is_found() {
+            let (a, b) = two_instances().await;
+            let (_, acc) = funded(&a, 10).await;
+            let (x, y) = (&acc[0], &acc[1]);
+            first(&run(&a, contract::one(contract::transfer(x.id, y.id, 1))).await).unwrap();
+            let key = pb_domain::ledger::store::Idempotency {
+                owner: "usr_a".into(),
+                key: "k".into(),
+                fingerprint: b"opening".to_vec(),
+            };
+            b.create_account(contract::customer("usr_a", "USD"), Some(key)).await.unwrap();
+            let again = run(&a, contract::keyed("k", b"body", contract::transfer(x.id, y.id, 2))).await;
+            assert_eq!(again, CommandOutcome::KeyReused);
+            assert_eq!(a.ledger_view_totals(), (1, 0), "from the view, which was right: only the key was taken");
+            assert_eq!(a.account(x.id).await.unwrap().unwrap().balances.posted(), 9);
+            verified(&a).await;
         }
     }
 
