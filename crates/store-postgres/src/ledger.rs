@@ -232,12 +232,6 @@ impl PgLedgerTx {
     }
 }
 
-/// Larger batches read their accounts under lock instead of taking them from the view: the
-/// round trip saved is worth ~0.2 ms, while comparing-and-setting every account costs more
-/// than that for the ~1,500 accounts of a batch-endpoint batch (measured no faster there,
-/// bench/README.md), and more accounts make a stale one more likely.
-const VIEW_MAX_ACCOUNTS: usize = 256;
-
 /// Taken first by every batch and held to its commit, so batches (of every instance) run one
 /// after another: journal sequence numbers are assigned, and committed, in one order.
 const LOCK_HEAD: &str = "SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE";
@@ -258,8 +252,7 @@ impl LedgerTx for PgLedgerTx {
     ) -> Result<ClaimedAndLocked, StoreError> {
         self.now_ms = now_ms;
         self.tx.queue_before_next_query(LOCK_HEAD).map_err(store_error)?;
-        let view = self.view.as_ref().filter(|_| ids.len() <= VIEW_MAX_ACCOUNTS);
-        if let Some((head, accounts)) = view.and_then(|v| v.read(ids)) {
+        if let Some((head, accounts)) = self.view.as_ref().and_then(|v| v.read(ids)) {
             // From the view (ledger_view.rs): the head's lock goes out with the next statement,
             // the closing one unless a hold's resolution is read first. Keys are taken as free:
             // one that is not fails the closing statement's insert, and the batch runs again
@@ -367,14 +360,15 @@ impl LedgerTx for PgLedgerTx {
             .map(|a| as_read(&self.read, a.id))
             .collect::<Option<Vec<&Account>>>()
             .ok_or_else(|| StoreError::Other("ledger batch changed an account it did not read".into()))?;
-        // Decided from the view, the changed accounts are compare-and-set, and those read but
-        // not changed have their flags (which decided refusals) asserted. Read under the
-        // batch's locks instead, they cannot have moved: nothing to compare.
-        let (before, unchanged): (Vec<&Account>, Vec<&Account>) = if self.fast {
+        // The changed accounts are compare-and-set, always (under the batch's locks it cannot
+        // fail; a variant skipping it there, `NOT $fast OR (…)`, measured slower). Those read but not
+        // changed have their flags (which may have decided a refusal) asserted when they came
+        // from the view; read under the batch's locks, they cannot have moved.
+        let unchanged: Vec<&Account> = if self.fast {
             let changed: std::collections::HashSet<AccountId> = accounts.iter().map(|a| a.id).collect();
-            (before, self.read.iter().filter(|r| !changed.contains(&r.id)).collect())
+            self.read.iter().filter(|r| !changed.contains(&r.id)).collect()
         } else {
-            (Vec::new(), Vec::new())
+            Vec::new()
         };
         let bal = |list: &[&Account], f: fn(&Balances) -> u128| {
             list.iter().map(|x| f(&x.balances).to_string()).collect::<Vec<String>>()
@@ -391,9 +385,9 @@ impl LedgerTx for PgLedgerTx {
                  FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
                      $30::bigint[], $31::text[], $32::text[], $33::text[], $34::text[])
                      AS v(id, dp, dq, cp, cq, f0, dp0, dq0, cp0, cq0)
-                 WHERE t.id = v.id AND (NOT $39 OR (t.flags = v.f0 AND t.debits_pending = v.dp0::numeric
+                 WHERE t.id = v.id AND t.flags = v.f0 AND t.debits_pending = v.dp0::numeric
                      AND t.debits_posted = v.dq0::numeric AND t.credits_pending = v.cp0::numeric
-                     AND t.credits_posted = v.cq0::numeric))
+                     AND t.credits_posted = v.cq0::numeric
                  RETURNING 1),
              still AS (
                  SELECT 1 FROM UNNEST($35::uuid[], $36::bigint[]) AS v(id, f0)
@@ -453,7 +447,6 @@ impl LedgerTx for PgLedgerTx {
         .bind(unchanged.iter().map(|x| x.flags.bits()).collect::<Vec<i64>>())
         .bind(start.0)
         .bind(start.1.as_slice())
-        .bind(self.fast)
         .execute(&mut *self.tx)
         .await;
         done.map_err(|e| self.failed(e))?;
