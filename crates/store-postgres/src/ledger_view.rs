@@ -97,12 +97,13 @@ impl LedgerView {
             }
             s.accounts.clear();
         }
-        if s.accounts.len() >= self.capacity {
-            // Full: start again. The accounts in use come back with the next batches.
-            s.accounts.clear();
-        }
         s.head = Some(end);
         for a in accounts {
+            if s.accounts.len() >= self.capacity && !s.accounts.contains_key(&a.id) {
+                // Full (even within one large batch): start again. The accounts in use come
+                // back with the next batches.
+                s.accounts.clear();
+            }
             s.accounts.insert(a.id, a);
         }
     }
@@ -203,6 +204,11 @@ mod tests {
         view.committed(head(1), head(2), [account(3)], false);
         assert!(view.read(&[account(1).id]).is_none(), "full: started again");
         assert!(view.read(&[account(3).id]).is_some());
+        view.committed(head(2), head(3), (10..20).map(account), false);
+        // One batch beyond capacity: the view never holds more than two.
+        assert!(view.read(&[account(19).id]).is_some());
+        assert!(view.read(&[account(17).id]).is_none());
+        assert!(view.state().accounts.len() <= 2);
         let off = LedgerView::new(0);
         off.committed(head(0), head(1), [account(1)], false);
         assert!(off.read(&[account(1).id]).is_none());

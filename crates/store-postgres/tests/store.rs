@@ -236,6 +236,7 @@ mod ledger {
     /// be refused by PostgreSQL and decided again on what is committed, never written.
     mod view {
         use super::*;
+        use pb_domain::ledger::account::AccountId;
         use pb_domain::ledger::store::{CloseOutcome, Command, CommandOutcome, LedgerStore};
         use pb_domain::ledger::transfer::TransferError;
         use pb_domain::ledger::verify::verify;
@@ -258,16 +259,29 @@ mod ledger {
             }
         }
 
-        async fn funded(
-            store: &PgStore,
-            amount: u128,
-        ) -> (pb_domain::ledger::account::Account, Vec<pb_domain::ledger::account::Account>) {
+        /// Two instances, and two accounts of `usr_a` and `usr_b`, x funded with `amount` through `a`
+        /// (whose view then holds x, but not y).
+        async fn two_instances_and_x_funded(amount: u128) -> (PgStore, PgStore, AccountId, AccountId) {
+            let (a, b) = two_instances().await;
             let usd = pb_domain::ledger::asset::AssetCode::parse("USD").unwrap();
-            let world = store.system_account("sandbox_world", &usd, 1).await.unwrap();
-            let x = customer_account(store, "usr_a").await;
-            let y = customer_account(store, "usr_b").await;
-            first(&run(store, contract::one(contract::transfer(world.id, x.id, amount))).await).unwrap();
-            (world, vec![x, y])
+            let world = a.system_account("sandbox_world", &usd, 1).await.unwrap();
+            let x = customer_account(&a, "usr_a").await.id;
+            let y = customer_account(&a, "usr_b").await.id;
+            pay(&a, world.id, x, amount).await.unwrap();
+            (a, b, x, y)
+        }
+
+        async fn pay(
+            store: &PgStore,
+            from: AccountId,
+            to: AccountId,
+            amount: u128,
+        ) -> Result<pb_domain::ledger::Transfer, TransferError> {
+            first(&run(store, contract::one(contract::transfer(from, to, amount))).await)
+        }
+
+        async fn posted(store: &PgStore, id: AccountId) -> i128 {
+            store.account(id).await.unwrap().unwrap().balances.posted()
         }
 
         async fn verified(store: &PgStore) {
@@ -280,21 +294,16 @@ mod ledger {
         /// moved it all out.
         #[tokio::test]
         async fn a_stale_balance_is_refused_and_decided_again() {
-            let (a, b) = two_instances().await;
-            let (_, acc) = funded(&a, 10).await;
-            let (x, y) = (&acc[0], &acc[1]);
-            // a's view now holds x (10) and y: this one is decided from it, and goes through.
-            first(&run(&a, contract::one(contract::transfer(x.id, y.id, 1))).await).unwrap();
-            first(&run(&b, contract::one(contract::transfer(x.id, y.id, 9))).await).unwrap();
+            let (a, b, x, y) = two_instances_and_x_funded(10).await;
+            pay(&a, x, y, 1).await.unwrap(); // read; a's view now holds x (9) and y
+            pay(&b, x, y, 9).await.unwrap();
             let before = a.ledger_view_totals();
-            let late = first(&run(&a, contract::one(contract::transfer(x.id, y.id, 5))).await);
-            assert_eq!(late, Err(TransferError::InsufficientFunds));
-            assert_eq!(a.account(x.id).await.unwrap().unwrap().balances.posted(), 0);
-            assert_eq!(a.account(y.id).await.unwrap().unwrap().balances.posted(), 10);
+            assert_eq!(pay(&a, x, y, 5).await, Err(TransferError::InsufficientFunds));
+            assert_eq!((posted(&a, x).await, posted(&a, y).await), (0, 10));
             assert_eq!(a.ledger_view_totals(), (before.0 + 1, before.1 + 1), "decided from the view, and refused");
             // And a's view is right again: the next batch from it is exact.
-            first(&run(&a, contract::one(contract::transfer(y.id, x.id, 4))).await).unwrap();
-            assert_eq!(b.account(x.id).await.unwrap().unwrap().balances.posted(), 4);
+            pay(&a, y, x, 4).await.unwrap();
+            assert_eq!(posted(&b, x).await, 4);
             verified(&a).await;
         }
 
@@ -302,16 +311,13 @@ mod ledger {
         /// batch's compare-and-set sees them.
         #[tokio::test]
         async fn an_account_closed_by_another_instance_is_seen() {
-            let (a, b) = two_instances().await;
-            let (_, acc) = funded(&a, 10).await;
-            let (x, y) = (&acc[0], &acc[1]);
-            first(&run(&a, contract::one(contract::transfer(x.id, y.id, 10))).await).unwrap();
-            first(&run(&a, contract::one(contract::transfer(y.id, x.id, 10))).await).unwrap();
-            assert!(matches!(b.close_account(y.id).await.unwrap(), CloseOutcome::Closed(_)));
-            let late = first(&run(&a, contract::one(contract::transfer(x.id, y.id, 1))).await);
-            assert_eq!(late, Err(TransferError::CreditAccountClosed));
+            let (a, b, x, y) = two_instances_and_x_funded(10).await;
+            pay(&a, x, y, 10).await.unwrap();
+            pay(&a, y, x, 10).await.unwrap();
+            assert!(matches!(b.close_account(y).await.unwrap(), CloseOutcome::Closed(_)));
+            assert_eq!(pay(&a, x, y, 1).await, Err(TransferError::CreditAccountClosed));
             assert_eq!(a.ledger_view_totals(), (2, 1), "y→x from the view; x→y from it, refused");
-            assert_eq!(a.account(y.id).await.unwrap().unwrap().balances.posted(), 0);
+            assert_eq!(posted(&a, y).await, 0);
             verified(&a).await;
         }
 
@@ -320,20 +326,18 @@ mod ledger {
         /// and the batch, decided again, finds it.
         #[tokio::test]
         async fn a_key_taken_by_another_instance_is_found() {
-            let (a, b) = two_instances().await;
-            let (_, acc) = funded(&a, 10).await;
-            let (x, y) = (&acc[0], &acc[1]);
-            first(&run(&a, contract::one(contract::transfer(x.id, y.id, 1))).await).unwrap();
+            let (a, b, x, y) = two_instances_and_x_funded(10).await;
+            pay(&a, x, y, 1).await.unwrap();
             let key = pb_domain::ledger::store::Idempotency {
                 owner: "usr_a".into(),
                 key: "k".into(),
                 fingerprint: b"opening".to_vec(),
             };
             b.create_account(contract::customer("usr_a", "USD"), Some(key)).await.unwrap();
-            let again = run(&a, contract::keyed("k", b"body", contract::transfer(x.id, y.id, 2))).await;
+            let again = run(&a, contract::keyed("k", b"body", contract::transfer(x, y, 2))).await;
             assert_eq!(again, CommandOutcome::KeyReused);
             assert_eq!(a.ledger_view_totals(), (1, 0), "from the view, which was right: only the key was taken");
-            assert_eq!(a.account(x.id).await.unwrap().unwrap().balances.posted(), 9);
+            assert_eq!(posted(&a, x).await, 9);
             verified(&a).await;
         }
     }
