@@ -124,8 +124,8 @@ pub const SETTINGS: &[Setting] = &[
     s("LEDGER_BATCH_MAX", Some("512"), "Most commands in one ledger batch (one database transaction)."),
     s(
         "LEDGER_BATCH_WORKERS",
-        Some("1"),
-        "Batches committing at once per instance, each on a PostgreSQL connection of its own (batches take the journal head one after another, so one gathers more per commit: measured faster).",
+        Some("2"),
+        "PostgreSQL: ledger batches in flight at once per instance, each on a connection of its own. With 2, a large batch (128 transfers or more) is in the database while the next is decided and sent, to take the journal head right after it (pipelining: 27% more transfers/s on the batch endpoint); smaller batches go one at a time, which measured faster for them. SQLite always uses 1.",
     ),
     s(
         "LEDGER_VIEW_ACCOUNTS",

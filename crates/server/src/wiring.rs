@@ -259,7 +259,9 @@ pub fn ledger(config: &Config, stores: &Stores) -> anyhow::Result<LedgerService>
         BatcherSettings {
             max_wait: config.ledger_batch_max_wait,
             max_batch: config.ledger_batch_max,
-            workers: config.ledger_batch_workers,
+            // SQLite has one writer: a second batch in flight would only wait for it.
+            workers: if matches!(config.database, DatabaseTarget::Sqlite(_)) { 1 } else { config.ledger_batch_workers },
+            ..BatcherSettings::default()
         },
     );
     Ok(LedgerService::new(

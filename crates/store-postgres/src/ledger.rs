@@ -3,7 +3,7 @@
 //! READ COMMITTED, one commit per batch (ledger.md).
 
 use crate::PgStore;
-use crate::ledger_view::{Head, LedgerView};
+use crate::ledger_view::{Head, LedgerView, Ticket};
 use async_trait::async_trait;
 use pb_domain::StoreError;
 use pb_domain::ledger::account::{Account, AccountFlags, AccountId, Balances};
@@ -92,8 +92,17 @@ struct PgLedgerTx {
     now_ms: i64,
     /// Set when a statement failed in a way that running the whole batch again resolves.
     retry: bool,
-    /// Where `claim_and_lock` may take the head and accounts from instead of PostgreSQL.
-    view: Option<Arc<LedgerView>>,
+    /// This instance's view of the ledger: where `claim_and_lock` may take the head and
+    /// accounts from instead of PostgreSQL (when `serve`), and what the batch updates once
+    /// decided.
+    view: Arc<LedgerView>,
+    serve: bool,
+    /// This batch's turn to be decided (`PgStore::decide`), held until `decide` has put its
+    /// outcome in the view: the next batch is decided from that while this one commits.
+    turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// `decide` ran: the view holds this batch's outcome before it has committed; tell it
+    /// what became of it.
+    decided: Option<Ticket>,
     /// What the batch was decided on: the head and the accounts, as read (or taken from the
     /// view), in id order. `write` asserts them.
     start: Option<Head>,
@@ -107,18 +116,42 @@ struct PgLedgerTx {
 }
 
 impl PgLedgerTx {
-    fn new(tx: Transaction<'static, Postgres>, now_ms: i64, view: Option<Arc<LedgerView>>) -> Self {
+    fn new(
+        tx: Transaction<'static, Postgres>,
+        now_ms: i64,
+        view: Arc<LedgerView>,
+        serve: bool,
+        turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    ) -> Self {
         Self {
             tx,
             now_ms,
             retry: false,
             view,
+            serve,
+            turn,
+            decided: None,
             start: None,
             read: Vec::new(),
             fast: false,
             written: None,
             refused: false,
         }
+    }
+
+    /// The batch is decided (its closing statement is about to go out, or there is none): its
+    /// head and accounts as they will stand after its commit go into the view. Returns the
+    /// turn: dropping it lets the next batch be decided. Without a turn (an account's
+    /// creation), or before anything was read, the view is left alone.
+    #[must_use = "the next batch's turn begins when this is dropped"]
+    fn decide(&mut self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        let turn = self.turn.take()?;
+        if let Some(start) = self.start {
+            let end = self.written.as_ref().map_or(start, |(end, _)| *end);
+            let after = self.accounts_after();
+            self.decided = Some(self.view.decided(start, end, after));
+        }
+        Some(turn)
     }
 
     /// The accounts as they stand after the batch, for the view.
@@ -232,9 +265,14 @@ impl PgLedgerTx {
     }
 }
 
-/// Taken first by every batch and held to its commit, so batches (of every instance) run one
-/// after another: journal sequence numbers are assigned, and committed, in one order.
-const LOCK_HEAD: &str = "SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE";
+/// The journal head's lock, taken first by every batch and held to its commit, so batches (of
+/// every instance) run one after another: journal sequence numbers are assigned, and committed,
+/// in one order. Taken once the head has reached `after_seq`, or is held by the batch that
+/// will take it there (`ledger_take_head`, migration 0011): a batch decided while the one
+/// before is still in PostgreSQL must take the head after it, whichever request arrives first.
+fn take_head(after_seq: i64) -> String {
+    format!("SELECT ledger_take_head({after_seq})")
+}
 
 #[async_trait]
 impl LedgerTx for PgLedgerTx {
@@ -251,8 +289,12 @@ impl LedgerTx for PgLedgerTx {
         ids: &[AccountId],
     ) -> Result<ClaimedAndLocked, StoreError> {
         self.now_ms = now_ms;
-        self.tx.queue_before_next_query(LOCK_HEAD).map_err(store_error)?;
-        if let Some((head, accounts)) = self.view.as_ref().and_then(|v| v.read(ids)) {
+        let from_view = self.serve.then(|| self.view.read(ids)).flatten();
+        // Behind every batch decided before this one (`PgStore::decide`), some perhaps still in
+        // PostgreSQL: this one takes the head after them.
+        let after_seq = from_view.as_ref().map_or_else(|| self.view.tip_seq(), |(head, _)| head.0);
+        self.tx.queue_before_next_query(&take_head(after_seq)).map_err(store_error)?;
+        if let Some((head, accounts)) = from_view {
             // From the view (ledger_view.rs): the head's lock goes out with the next statement,
             // the closing one unless a hold's resolution is read first. Keys are taken as free:
             // one that is not fails the closing statement's insert, and the batch runs again
@@ -376,8 +418,14 @@ impl LedgerTx for PgLedgerTx {
         let after: Vec<&Account> = accounts.iter().collect();
         let tr = |f: fn(&ChainedTransfer) -> String| journal.iter().map(f).collect::<Vec<String>>();
         let head = journal.last().map(|c| (c.seq, c.hash.clone()));
+        let end = match journal.last() {
+            Some(c) => {
+                (c.seq, c.hash.as_slice().try_into().map_err(|_| StoreError::Other("hash not 32 bytes".into()))?)
+            }
+            None => start,
+        };
         self.tx.commit_after_next_query();
-        let done = sqlx::query(
+        let query = sqlx::query(
             "WITH
              counters AS (
                  UPDATE ledger_accounts AS t SET debits_pending = v.dp::numeric, debits_posted = v.dq::numeric,
@@ -446,17 +494,23 @@ impl LedgerTx for PgLedgerTx {
         .bind(unchanged.iter().map(|x| x.id.0).collect::<Vec<uuid::Uuid>>())
         .bind(unchanged.iter().map(|x| x.flags.bits()).collect::<Vec<i64>>())
         .bind(start.0)
-        .bind(start.1.as_slice())
-        .execute(&mut *self.tx)
-        .await;
-        done.map_err(|e| self.failed(e))?;
-        let end = match journal.last() {
-            Some(c) => {
-                (c.seq, c.hash.as_slice().try_into().map_err(|_| StoreError::Other("hash not 32 bytes".into()))?)
-            }
-            None => start,
-        };
+        .bind(start.1.as_slice());
         self.written = Some((end, accounts.to_vec()));
+        // Decided: the next batch may be decided from the view as this one leaves it, and sent
+        // while this one is in PostgreSQL, taking the head after this one (`take_head`). Its
+        // turn begins once the first poll has written this statement, so that its request
+        // for the head usually arrives second and need not wait for this one's.
+        let turn = self.decide();
+        let done = {
+            let mut sent = std::pin::pin!(query.execute(&mut *self.tx));
+            let first = futures::poll!(sent.as_mut());
+            drop(turn);
+            match first {
+                std::task::Poll::Ready(done) => done,
+                std::task::Poll::Pending => sent.await,
+            }
+        };
+        done.map_err(|e| self.failed(e))?;
         Ok(())
     }
 }
@@ -487,7 +541,7 @@ impl LedgerStore for PgStore {
         idempotency: Option<Idempotency>,
     ) -> Result<Created<Account>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let mut ltx = PgLedgerTx::new(tx, account.created_at, None);
+        let mut ltx = PgLedgerTx::new(tx, account.created_at, self.view.clone(), false, None);
         if let Some(k) = &idempotency {
             let prior = ltx.claim_keys(std::slice::from_ref(k), account.created_at).await?;
             if let Some(Some((fingerprint, outcome))) = prior.into_iter().next() {
@@ -624,8 +678,9 @@ impl LedgerStore for PgStore {
         loop {
             attempts += 1;
             let tx = self.batches.begin().await.map_err(store_error)?;
+            let turn = self.decide.clone().lock_owned().await;
             // The view serves first attempts only: a second reads what moved.
-            let mut ltx = PgLedgerTx::new(tx, now_ms, (attempts == 1).then(|| self.view.clone()));
+            let mut ltx = PgLedgerTx::new(tx, now_ms, self.view.clone(), attempts == 1, Some(turn));
             let result = match execute_batch(&mut ltx, &commands, now_ms).await {
                 // Nothing to write, yet refusals were decided from the view: assert it all the same.
                 Ok(outcomes) if ltx.fast && ltx.written.is_none() => ltx.write(&[], &[], &[]).await.map(|()| outcomes),
@@ -633,27 +688,39 @@ impl LedgerStore for PgStore {
             };
             match result {
                 Ok(outcomes) => {
-                    let after = ltx.accounts_after();
-                    let (start, end) = (ltx.start, ltx.written.as_ref().map(|(end, _)| *end));
-                    ltx.tx.commit().await.map_err(store_error)?;
-                    if let Some(start) = start {
-                        self.view.committed(start, end.unwrap_or(start), after, ltx.fast);
+                    // Nothing written: what it read goes into the view all the same.
+                    drop(ltx.decide());
+                    let fast = ltx.fast;
+                    let committed = ltx.tx.commit().await;
+                    if let Some(ticket) = ltx.decided {
+                        match &committed {
+                            Ok(()) => self.view.committed(ticket, fast),
+                            Err(_) => self.view.failed(ticket),
+                        }
                     }
-                    metrics::counter!("ledger_batch_reads_total", "from" => if ltx.fast { "view" } else { "database" })
+                    committed.map_err(store_error)?;
+                    metrics::counter!("ledger_batch_reads_total", "from" => if fast { "view" } else { "database" })
                         .increment(1);
                     return Ok(outcomes);
                 }
-                Err(e) if ltx.retry && attempts < 5 => {
+                Err(e) => {
+                    match ltx.decided {
+                        Some(ticket) if ltx.refused => {
+                            self.view.refused(ticket);
+                            metrics::counter!("ledger_batch_reads_total", "from" => "view_refused").increment(1);
+                        }
+                        Some(ticket) => self.view.failed(ticket),
+                        None => {}
+                    }
+                    if !(ltx.retry && attempts < 5) {
+                        return Err(e);
+                    }
                     if ltx.refused {
-                        self.view.refused();
-                        metrics::counter!("ledger_batch_reads_total", "from" => "view_refused").increment(1);
                         tracing::debug!("ledger batch decided from a stale view; running it again");
                     } else {
                         tracing::info!(error = %e, attempts, "ledger batch rolled back; running it again");
                     }
-                    continue;
                 }
-                Err(e) => return Err(e),
             }
         }
     }

@@ -44,6 +44,10 @@ pub struct PgStore {
     /// The head and accounts as of this instance's last ledger batch, which lets the next
     /// batch skip a round trip (ledger_view.rs).
     pub(crate) view: Arc<LedgerView>,
+    /// Held by a ledger batch from its start until it is decided: batches are decided one at a
+    /// time, in the order they take the journal head, each from the view as the one before
+    /// leaves it, while up to `batch_connections` of them are in PostgreSQL (ledger.rs).
+    pub(crate) decide: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl PgStore {
@@ -55,7 +59,13 @@ impl PgStore {
             .max_connections(options.batch_connections.max(1))
             .connect_lazy_with(connect_options(options.primary_url)?);
         let replica = options.replica_url.map(|url| pool_readonly(url, options)).transpose()?;
-        Ok(Self { pool, batches, replica, view: Arc::new(LedgerView::new(options.ledger_view_accounts)) })
+        Ok(Self {
+            pool,
+            batches,
+            replica,
+            view: Arc::new(LedgerView::new(options.ledger_view_accounts)),
+            decide: Arc::new(tokio::sync::Mutex::new(())),
+        })
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -11,7 +11,8 @@ fn connect(url: &str, replica: Option<&str>) -> PgStore {
         primary_url: url,
         replica_url: replica,
         max_connections: 5,
-        batch_connections: 1,
+        // Two, as in production: concurrent batches are pipelined (ledger.rs).
+        batch_connections: 2,
         acquire_timeout: Duration::from_secs(5),
         ledger_view_accounts: 1000,
     })
@@ -321,6 +322,59 @@ mod ledger {
             verified(&a).await;
         }
 
+        /// One instance, batches submitted concurrently: each is decided from the view as the
+        /// one before will leave the ledger and sent while that one is still in PostgreSQL, and
+        /// must take the journal head after it whichever request arrives first
+        /// (`ledger_take_head`): no refusal, and every cent where it should be.
+        #[tokio::test]
+        async fn pipelined_batches_take_the_head_in_order() {
+            let (a, _b, x, y) = two_instances_and_x_funded(1_000).await;
+            let a = std::sync::Arc::new(a);
+            pay(&a, x, y, 500).await.unwrap(); // Both accounts are in the view from here on.
+            let mut tasks = tokio::task::JoinSet::new();
+            for t in 0..8u128 {
+                let a = a.clone();
+                tasks.spawn(async move {
+                    for _ in 0..25 {
+                        let (from, to) = if t % 2 == 0 { (x, y) } else { (y, x) };
+                        pay(&a, from, to, 1 + t).await.unwrap();
+                    }
+                });
+            }
+            while let Some(done) = tasks.join_next().await {
+                done.unwrap();
+            }
+            // Even tasks paid 1+3+5+7 = 16 x->y per round, odd ones 2+4+6+8 = 20 back.
+            assert_eq!((posted(&a, x).await, posted(&a, y).await), (500 + 25 * 4, 500 - 25 * 4));
+            let (served, refused) = a.ledger_view_totals();
+            assert_eq!(refused, 0, "no batch overtook the one it was decided after");
+            assert!(served > 100, "decided from the view: {served}");
+            verified(&a).await;
+        }
+
+        /// A batch in flight fails (its key was taken by an account opened meanwhile) while the
+        /// next is decided from it: that one is refused, decided again, and lands right.
+        #[tokio::test]
+        async fn a_failed_batch_in_flight_does_not_spoil_the_next() {
+            let (a, b, x, y) = two_instances_and_x_funded(100).await;
+            let a = std::sync::Arc::new(a);
+            pay(&a, x, y, 1).await.unwrap();
+            for round in 0..10 {
+                let key = pb_domain::ledger::store::Idempotency {
+                    owner: "usr_a".into(),
+                    key: format!("k{round}"),
+                    fingerprint: b"opening".to_vec(),
+                };
+                b.create_account(contract::customer("usr_a", "USD"), Some(key)).await.unwrap();
+                let keyed = contract::keyed(&format!("k{round}"), b"body", contract::transfer(x, y, 50));
+                let (failing, next) = tokio::join!(run(&a, keyed), pay(&a, x, y, 1));
+                assert_eq!(failing, CommandOutcome::KeyReused);
+                next.unwrap();
+            }
+            assert_eq!((posted(&a, x).await, posted(&a, y).await), (89, 11));
+            verified(&a).await;
+        }
+
         /// Keys are not read on the fast path: a key taken meanwhile without moving the head
         /// (an account opened under it, here by another instance) makes the key's insert fail,
         /// and the batch, decided again, finds it.
@@ -340,6 +394,46 @@ mod ledger {
             assert_eq!(posted(&a, x).await, 9);
             verified(&a).await;
         }
+    }
+
+    /// `ledger_take_head` (migration 0011): a batch decided after another one, whose request
+    /// for the journal head reaches PostgreSQL first, still takes it after that one.
+    #[tokio::test]
+    async fn the_head_is_taken_after_the_batch_decided_before() {
+        let store = migrated().await;
+        let pool = store.pool().clone();
+        let seq = || async {
+            sqlx::query_scalar::<_, i64>("SELECT seq FROM ledger_head WHERE id = 1")
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+        };
+        let start = seq().await;
+        let second = {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                let mut tx = pool.begin().await.unwrap();
+                sqlx::query("SELECT ledger_take_head($1)").bind(start + 1).execute(&mut *tx).await.unwrap();
+                let seen: i64 =
+                    sqlx::query_scalar("SELECT seq FROM ledger_head WHERE id = 1").fetch_one(&mut *tx).await.unwrap();
+                tx.commit().await.unwrap();
+                seen
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let mut first = pool.begin().await.unwrap();
+        sqlx::query("SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE").execute(&mut *first).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        sqlx::query("UPDATE ledger_head SET seq = $1 WHERE id = 1").bind(start + 1).execute(&mut *first).await.unwrap();
+        first.commit().await.unwrap();
+        assert_eq!(second.await.unwrap(), start + 1, "took the head after the first, though it asked before");
+        // The batch before never comes (it failed): taken all the same, after a short wait.
+        let mut tx = pool.begin().await.unwrap();
+        let waited = std::time::Instant::now();
+        sqlx::query("SELECT ledger_take_head($1)").bind(start + 5).execute(&mut *tx).await.unwrap();
+        assert!(waited.elapsed() < Duration::from_secs(2), "{:?}", waited.elapsed());
+        tx.commit().await.unwrap();
+        assert_eq!(seq().await, start + 1);
     }
 
     /// Journal rows name their accounts without a foreign key (it cost ~17% of a batch), so
