@@ -24,10 +24,10 @@ pub struct BatcherSettings {
     pub workers: usize,
     /// A worker starts gathering while another batch is in flight only if that batch holds at
     /// least this many transfers. Below it, a second batch only splits the requests waiting
-    /// into two smaller batches, and each batch costs PostgreSQL a fixed part: measured, 64
-    /// clients sending single transfers got 10,575/s one batch at a time and 9,447/s
-    /// pipelined, while the batch endpoint (100 transfers per request) went 23,370 -> 29,753/s
-    /// pipelined (bench/README.md).
+    /// into two smaller batches, each with PostgreSQL's fixed cost per batch: 64 clients
+    /// sending single transfers, pipelined without this gate, made batches of 19 commands
+    /// instead of 29 and no more transfers/s; the batch endpoint (100 transfers per request)
+    /// gains from pipelining, 8.3-9.8x pgbench instead of 6.8-8.6x (bench/README.md).
     pub pipeline_min_transfers: usize,
 }
 

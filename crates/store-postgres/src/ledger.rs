@@ -677,7 +677,8 @@ impl LedgerStore for PgStore {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let tx = self.batches.begin().await.map_err(store_error)?;
+            let (lane, _taken) = self.lane().await;
+            let tx = lane.begin().await.map_err(store_error)?;
             let turn = self.decide.clone().lock_owned().await;
             // The view serves first attempts only: a second reads what moved.
             let mut ltx = PgLedgerTx::new(tx, now_ms, self.view.clone(), attempts == 1, Some(turn));

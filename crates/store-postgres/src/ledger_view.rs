@@ -17,6 +17,12 @@
 //! With several instances each batch of another instance moves the head, so this view is
 //! dropped on the next ordinary batch (its head is not the view's) and the fast path is rarely
 //! tried; with one writing instance it serves nearly every batch.
+//!
+//! Pipelining: a batch's decision enters the view before it commits (`decided`), on top of the
+//! committed head and accounts, so the next batch can be decided from it while it is still in
+//! PostgreSQL. What became of it comes later: `committed` makes it part of the committed view;
+//! `failed` drops it and every decision made from it (PostgreSQL refuses those, since the head
+//! they expect never comes to be), keeping what is committed.
 
 use pb_domain::ledger::account::{Account, AccountId};
 use std::collections::{HashMap, VecDeque};

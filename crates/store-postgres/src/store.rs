@@ -34,11 +34,13 @@ impl std::fmt::Debug for PgStoreOptions<'_> {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pub(crate) pool: PgPool,
-    /// Ledger batches only. A batch on a connection of the shared pool ran on whichever of its
+    /// Ledger batches only: one connection per batch in flight (`batch_connections`), each a
+    /// pool of its own. A batch on a connection of the shared pool ran on whichever of its
     /// backends was idle longest (sqlx hands idle connections out first in, first out), so each
-    /// batch started in a cold backend process; one connection per batch worker keeps the same
-    /// backends, and their caches, warm: 12,928 -> 13,654 transfers/s, five runs each (bench/README.md).
-    pub(crate) batches: PgPool,
+    /// batch started in a cold backend process; the same backends, and their caches, kept warm
+    /// gave 12,928 -> 13,654 transfers/s, five runs each (bench/README.md). So a batch takes
+    /// the first free lane: one batch at a time always runs on the first.
+    pub(crate) lanes: Arc<[Lane]>,
     /// Read-only queries that tolerate replication lag go here; the primary when unset.
     pub(crate) replica: Option<PgPool>,
     /// The head and accounts as of this instance's last ledger batch, which lets the next
@@ -50,18 +52,40 @@ pub struct PgStore {
     pub(crate) decide: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// A connection for ledger batches, taken by one batch at a time.
+#[derive(Debug, Clone)]
+pub(crate) struct Lane {
+    pub(crate) pool: PgPool,
+    taken: Arc<tokio::sync::Mutex<()>>,
+}
+
 impl PgStore {
+    /// The first free lane (held until the guard drops), or the first lane once it is free.
+    pub(crate) async fn lane(&self) -> (&PgPool, tokio::sync::OwnedMutexGuard<()>) {
+        for lane in self.lanes.iter() {
+            if let Ok(taken) = lane.taken.clone().try_lock_owned() {
+                return (&lane.pool, taken);
+            }
+        }
+        let first = &self.lanes[0];
+        (&first.pool, first.taken.clone().lock_owned().await)
+    }
+
     /// Creates the pools lazily: the process starts (and `/ready` reports what is down) even
     /// when the database is not answering yet.
     pub fn connect(options: &PgStoreOptions<'_>) -> Result<Self, StoreError> {
         let pool = pool(options.primary_url, options)?;
-        let batches = self::options(options)
-            .max_connections(options.batch_connections.max(1))
-            .connect_lazy_with(connect_options(options.primary_url)?);
+        let lanes = (0..options.batch_connections.max(1))
+            .map(|_| {
+                let pool =
+                    self::options(options).max_connections(1).connect_lazy_with(connect_options(options.primary_url)?);
+                Ok(Lane { pool, taken: Arc::new(tokio::sync::Mutex::new(())) })
+            })
+            .collect::<Result<Vec<Lane>, StoreError>>()?;
         let replica = options.replica_url.map(|url| pool_readonly(url, options)).transpose()?;
         Ok(Self {
             pool,
-            batches,
+            lanes: lanes.into(),
             replica,
             view: Arc::new(LedgerView::new(options.ledger_view_accounts)),
             decide: Arc::new(tokio::sync::Mutex::new(())),
@@ -222,7 +246,9 @@ impl Store for PgStore {
     }
 
     async fn close(&self) {
-        self.batches.close().await;
+        for lane in self.lanes.iter() {
+            lane.pool.close().await;
+        }
         self.pool.close().await;
         if let Some(replica) = &self.replica {
             replica.close().await;
