@@ -27,7 +27,7 @@ pub struct BatcherSettings {
     /// into two smaller batches, each with PostgreSQL's fixed cost per batch: 64 clients
     /// sending single transfers, pipelined without this gate, made batches of 19 commands
     /// instead of 29 and no more transfers/s; the batch endpoint (100 transfers per request)
-    /// gains from pipelining, 8.3-9.8x pgbench instead of 6.8-8.6x (bench/README.md).
+    /// gains from pipelining, 8.0-9.8x pgbench instead of 6.8-8.6x (bench/README.md).
     pub pipeline_min_transfers: usize,
 }
 
@@ -206,4 +206,28 @@ async fn run(
         return Err(StoreError::Other(format!("ledger batch returned {} outcomes for {n} commands", outcomes.len())));
     }
     Ok(outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Gate;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn the_gate_waits_out_every_small_batch_in_flight() {
+        let gate = Arc::new(Gate::default());
+        tokio::time::timeout(Duration::from_secs(1), gate.open()).await.expect("nothing in flight: open");
+        gate.enter();
+        gate.enter();
+        let waiting = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.open().await }
+        });
+        gate.leave();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished(), "one small batch still in flight");
+        gate.leave();
+        tokio::time::timeout(Duration::from_secs(1), waiting).await.expect("opened").expect("no panic");
+    }
 }
