@@ -122,7 +122,7 @@ async fn worker(
     loop {
         // Gather: the first job, then whatever is queued or arrives within max_wait, up to max_batch.
         let mut jobs = Vec::with_capacity(s.max_batch);
-        {
+        let small = {
             let mut rx = rx.lock().await;
             gate.open().await;
             match rx.recv().await {
@@ -143,13 +143,15 @@ async fn worker(
                     None => break,
                 }
             }
-        }
+            // Entered before the next worker can gather (it waits for `rx`).
+            let small = jobs.iter().map(|(c, _)| c.requests.len()).sum::<usize>() < s.pipeline_min_transfers;
+            if small {
+                gate.enter();
+            }
+            small
+        };
         metrics::histogram!("ledger_batch_size").record(jobs.len() as f64);
         let (commands, replies): (Vec<Command>, Vec<_>) = jobs.into_iter().unzip();
-        let small = commands.iter().map(|c| c.requests.len()).sum::<usize>() < s.pipeline_min_transfers;
-        if small {
-            gate.enter();
-        }
         let started = std::time::Instant::now();
         match run(&store, &clock, commands.clone()).await {
             Ok(outcomes) => {
