@@ -27,7 +27,7 @@ pub struct BatcherSettings {
     /// into two smaller batches, each with PostgreSQL's fixed cost per batch: 64 clients
     /// sending single transfers, pipelined without this gate, made batches of 19 commands
     /// instead of 29 and no more transfers/s; the batch endpoint (100 transfers per request)
-    /// gains from pipelining, 8.0-9.8x pgbench instead of 6.8-8.6x (bench/README.md).
+    /// gains from pipelining, 7.5-9.8x pgbench (mean 8.7) instead of 6.8-8.6x (mean 7.9).
     pub pipeline_min_transfers: usize,
 }
 

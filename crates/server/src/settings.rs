@@ -125,7 +125,7 @@ pub const SETTINGS: &[Setting] = &[
     s(
         "LEDGER_BATCH_WORKERS",
         Some("2"),
-        "PostgreSQL: ledger batches in flight at once per instance, each on a connection of its own. With 2, a large batch (128 transfers or more) is in the database while the next is decided and sent, to take the journal head right after it (pipelining: about 13% more transfers/s on the batch endpoint, bench/README.md); smaller batches go one at a time, which measured faster for them. SQLite always uses 1.",
+        "PostgreSQL: ledger batches in flight at once per instance, each on a connection of its own. With 2, a large batch (128 transfers or more) is in the database while the next is decided and sent, to take the journal head right after it (pipelining: about 10% more transfers/s on the batch endpoint, bench/README.md); smaller batches go one at a time, which measured faster for them. SQLite always uses 1.",
     ),
     s(
         "LEDGER_VIEW_ACCOUNTS",
