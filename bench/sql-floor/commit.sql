@@ -19,6 +19,7 @@ INSERT INTO transfers (seq, id, debit_account_id, credit_account_id, amount, ass
     SELECT q, lpad(to_hex(q), 32, '0')::uuid, abs(hashint8(:s::bigint * 1000 + g)) % 10000 + 1,
            abs(hashint8(:s::bigint * 1000 + 500 + g)) % 10000 + 1, 1, 'USD', 0, '\x0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'::bytea
     FROM (SELECT nextval('transfer_seq') AS q, g FROM generate_series(1, :n) g) AS t;
-INSERT INTO idempotency_keys (owner_id, key, fingerprint, outcome, created_at)
-    SELECT 'c' || :client_id, :s::text || '-' || g, '\x00'::bytea, 'ok', 0 FROM generate_series(1, :k) g;
+INSERT INTO idempotency_keys (digest, owner_id, key, fingerprint, outcome, created_at)
+    SELECT sha256(convert_to(o, 'UTF8') || '\x00'::bytea || convert_to(k, 'UTF8')), o, k, '\x00'::bytea, 'ok', 0
+    FROM (SELECT 'c' || :client_id AS o, :s::text || '-' || g AS k FROM generate_series(1, :k) g) AS x;
 END;

@@ -24,13 +24,14 @@ CREATE TABLE transfers (
 CREATE INDEX transfers_debit ON transfers (debit_account_id, seq);
 CREATE INDEX transfers_credit ON transfers (credit_account_id, seq);
 CREATE SEQUENCE transfer_seq CACHE 1000;
--- Exactly once: one key per request, written with its answer in the transaction that made it.
+-- Exactly once: one key per request, written with its answer in the transaction that made it,
+-- found by a digest of its owner and key (as the service's, migration 0012).
 CREATE TABLE idempotency_keys (
+    digest      BYTEA PRIMARY KEY,
     owner_id    TEXT NOT NULL,
     key         TEXT NOT NULL,
     fingerprint BYTEA NOT NULL,
     outcome     TEXT NOT NULL,
-    created_at  BIGINT NOT NULL,
-    PRIMARY KEY (owner_id, key)
+    created_at  BIGINT NOT NULL
 );
 VACUUM ANALYZE;

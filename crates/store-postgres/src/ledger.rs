@@ -3,6 +3,7 @@
 //! READ COMMITTED, one commit per batch (ledger.md).
 
 use crate::PgStore;
+use crate::idempotency::digest;
 use crate::ledger_view::{Head, LedgerView, Ticket};
 use async_trait::async_trait;
 use pb_domain::StoreError;
@@ -188,12 +189,15 @@ fn is_refusal(e: &sqlx::Error) -> bool {
     e.as_database_error().is_some_and(|d| d.code().as_deref() == Some("40001") && d.message().contains("ledger_expect"))
 }
 
-/// The claims as bindable arrays: owners, keys, fingerprints.
-fn claim_arrays(claims: &[Idempotency]) -> (Vec<&str>, Vec<&str>, Vec<&[u8]>) {
+/// Owners, keys, fingerprints and digests (idempotency.rs) of claims, as bindable arrays.
+type ClaimArrays<'a> = (Vec<&'a str>, Vec<&'a str>, Vec<&'a [u8]>, Vec<Vec<u8>>);
+
+fn claim_arrays(claims: &[Idempotency]) -> ClaimArrays<'_> {
     (
         claims.iter().map(|c| c.owner.as_str()).collect(),
         claims.iter().map(|c| c.key.as_str()).collect(),
         claims.iter().map(|c| c.fingerprint.as_slice()).collect(),
+        claims.iter().map(|c| digest(&c.owner, &c.key)).collect(),
     )
 }
 
@@ -213,17 +217,18 @@ impl PgLedgerTx {
         if claims.is_empty() {
             return Ok(Vec::new());
         }
-        let (owners, keys, prints) = claim_arrays(claims);
+        let (owners, keys, prints, digests) = claim_arrays(claims);
         // ON CONFLICT waits for a concurrent transaction inserting the same key to finish.
         let inserted: Vec<(String, String)> = sqlx::query_as(
-            "INSERT INTO idempotency_keys (owner_id, key, fingerprint, outcome, created_at)
-             SELECT o, k, f, '', $4 FROM UNNEST($1::text[], $2::text[], $3::bytea[]) AS c(o, k, f)
-             ON CONFLICT (owner_id, key) DO NOTHING RETURNING owner_id, key",
+            "INSERT INTO idempotency_keys (digest, owner_id, key, fingerprint, outcome, created_at)
+             SELECT d, o, k, f, '', $4 FROM UNNEST($5::bytea[], $1::text[], $2::text[], $3::bytea[]) AS c(d, o, k, f)
+             ON CONFLICT (digest) DO NOTHING RETURNING owner_id, key",
         )
         .bind(&owners)
         .bind(&keys)
         .bind(&prints)
         .bind(now_ms)
+        .bind(&digests)
         .fetch_all(&mut *self.tx)
         .await
         .map_err(store_error)?;
@@ -239,13 +244,12 @@ impl PgLedgerTx {
         if inserted.len() == claims.len() {
             return Ok(vec![None; claims.len()]);
         }
-        let (owners, keys, _) = claim_arrays(claims);
+        // Matched on owner and key below, not on the digest alone.
+        let (_, _, _, digests) = claim_arrays(claims);
         let existing: Vec<(String, String, Vec<u8>, String)> = sqlx::query_as(
-            "SELECT owner_id, key, fingerprint, outcome FROM idempotency_keys
-             WHERE (owner_id, key) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))",
+            "SELECT owner_id, key, fingerprint, outcome FROM idempotency_keys WHERE digest = ANY($1::bytea[])",
         )
-        .bind(&owners)
-        .bind(&keys)
+        .bind(&digests)
         .fetch_all(&mut *self.tx)
         .await
         .map_err(store_error)?;
@@ -304,7 +308,7 @@ impl LedgerTx for PgLedgerTx {
             self.read.clone_from(&accounts);
             return Ok(ClaimedAndLocked { prior: vec![None; claims.len()], accounts, head });
         }
-        let (owners, keys, _) = claim_arrays(claims);
+        let (owners, keys, _, digests) = claim_arrays(claims);
         let rows = sqlx::query(sql(format!(
             "WITH locked AS MATERIALIZED (
                  SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($3) ORDER BY id FOR UPDATE)
@@ -313,7 +317,8 @@ impl LedgerTx for PgLedgerTx {
              UNION ALL
              SELECT 'k', t.owner_id, t.key, t.fingerprint, t.outcome, NULL, NULL,
                  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-             FROM UNNEST($1::text[], $2::text[]) AS c(o, k) JOIN idempotency_keys AS t ON t.owner_id = c.o AND t.key = c.k
+             FROM UNNEST($1::text[], $2::text[], $4::bytea[]) AS c(o, k, d)
+                 JOIN idempotency_keys AS t ON t.digest = c.d AND t.owner_id = c.o AND t.key = c.k
              UNION ALL
              SELECT 'h', NULL, NULL, NULL, NULL, seq, hash,
                  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
@@ -322,6 +327,7 @@ impl LedgerTx for PgLedgerTx {
         .bind(&owners)
         .bind(&keys)
         .bind(ids.iter().map(|i| i.0).collect::<Vec<uuid::Uuid>>())
+        .bind(&digests)
         .fetch_all(&mut *self.tx)
         .await
         .map_err(|e| self.failed(e))?;
@@ -441,8 +447,9 @@ impl LedgerTx for PgLedgerTx {
                  SELECT 1 FROM UNNEST($35::uuid[], $36::bigint[]) AS v(id, f0)
                  JOIN ledger_accounts AS t ON t.id = v.id AND t.flags = v.f0),
              keys AS (
-                 INSERT INTO idempotency_keys (owner_id, key, fingerprint, outcome, created_at)
-                 SELECT w, k, f, o, $29 FROM UNNEST($6::text[], $7::text[], $28::bytea[], $8::text[]) AS v(w, k, f, o)),
+                 INSERT INTO idempotency_keys (digest, owner_id, key, fingerprint, outcome, created_at)
+                 SELECT d, w, k, f, o, $29
+                 FROM UNNEST($39::bytea[], $6::text[], $7::text[], $28::bytea[], $8::text[]) AS v(d, w, k, f, o)),
              journal AS (
                  INSERT INTO ledger_transfers (seq, id, debit_account_id, credit_account_id, amount, asset, code, flags,
                      pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after,
@@ -494,7 +501,8 @@ impl LedgerTx for PgLedgerTx {
         .bind(unchanged.iter().map(|x| x.id.0).collect::<Vec<uuid::Uuid>>())
         .bind(unchanged.iter().map(|x| x.flags.bits()).collect::<Vec<i64>>())
         .bind(start.0)
-        .bind(start.1.as_slice());
+        .bind(start.1.as_slice())
+        .bind(outcomes.iter().map(|(k, _)| digest(&k.owner, &k.key)).collect::<Vec<Vec<u8>>>());
         self.written = Some((end, accounts.to_vec()));
         // Decided: the next batch may be decided from the view as this one leaves it, and sent
         // while this one is in PostgreSQL, taking the head after this one (`take_head`). Its
@@ -557,10 +565,11 @@ impl LedgerStore for PgStore {
         tx = ltx.tx;
         insert_account(&mut tx, &account).await.map_err(store_error)?;
         if let Some(k) = &idempotency {
-            sqlx::query("UPDATE idempotency_keys SET outcome = $3 WHERE owner_id = $1 AND key = $2")
+            sqlx::query("UPDATE idempotency_keys SET outcome = $3 WHERE digest = $4 AND owner_id = $1 AND key = $2")
                 .bind(&k.owner)
                 .bind(&k.key)
                 .bind(serde_json::to_string(&account.id).unwrap_or_default())
+                .bind(digest(&k.owner, &k.key))
                 .execute(&mut *tx)
                 .await
                 .map_err(store_error)?;

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod custody;
+mod idempotency;
 mod identity;
 mod lease;
 mod ledger;

@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "journal is the outbox", include_str!("../migrations/0009_journal_outbox.sql")),
     (10, "ledger_expect", include_str!("../migrations/0010_ledger_expect.sql")),
     (11, "ledger_take_head", include_str!("../migrations/0011_ledger_take_head.sql")),
+    (12, "idempotency digest", include_str!("../migrations/0012_idempotency_digest.sql")),
 ];
 
 pub(crate) fn migrator() -> Migrator {

@@ -96,7 +96,24 @@ mod ledger {
 
     #[tokio::test]
     async fn idempotency_keys_replay_refuse_and_remember_failures() {
-        contract::idempotency_keys_replay_refuse_and_remember_failures(&migrated().await).await;
+        let store = migrated().await;
+        contract::idempotency_keys_replay_refuse_and_remember_failures(&store).await;
+        // Keys are found by a digest the application computes (migration 0012); the rows the
+        // migration backfilled got theirs from `idempotency_digest`: the two must agree.
+        let (rows, differing): (i64, i64) = sqlx::query_as(
+            "SELECT count(*), count(*) FILTER (WHERE digest <> idempotency_digest(owner_id, key)) FROM idempotency_keys",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert!(rows >= 4, "the contract took keys");
+        assert_eq!(differing, 0);
+    }
+
+    #[tokio::test]
+    async fn keys_taken_are_known_to_custody() {
+        let store = migrated().await;
+        contract::keys_taken_are_known_to_custody(&store, &store).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,8 +150,8 @@ mod ledger {
         let world = store.system_account("sandbox_world", &usd, 1).await.unwrap();
         let mut other = store.pool().begin().await.unwrap();
         sqlx::query(
-            "INSERT INTO idempotency_keys (owner_id, key, fingerprint, outcome, created_at)
-             VALUES ('usr_a', 'k', '\\x01', $1, 1)",
+            "INSERT INTO idempotency_keys (digest, owner_id, key, fingerprint, outcome, created_at)
+             VALUES (idempotency_digest('usr_a', 'k'), 'usr_a', 'k', '\\x01', $1, 1)",
         )
         .bind(outcome)
         .execute(&mut *other)

@@ -1,8 +1,10 @@
-//! `impl CustodyStore`, identical SQL for both databases.
+//! `impl CustodyStore`, identical SQL for both databases but for how an Idempotency-Key is
+//! found: `$key_match`, a condition on `$1` (owner) and `$2` (key) that uses the database's
+//! index on `idempotency_keys`.
 
 #[macro_export]
 macro_rules! impl_custody_store {
-    ($store:ty, $row:ty) => {
+    ($store:ty, $row:ty, $key_match:literal) => {
         const _: () = {
             use pb_domain::StoreError;
             use pb_domain::custody::{CustodyStore, Deposit, DepositAddress, Withdrawal};
@@ -265,7 +267,7 @@ macro_rules! impl_custody_store {
 
                 async fn idempotency_key_used(&self, owner: &str, key: &str) -> Result<bool, StoreError> {
                     let found: Option<i32> =
-                        sqlx::query_scalar("SELECT 1 FROM idempotency_keys WHERE owner_id = $1 AND key = $2")
+                        sqlx::query_scalar(concat!("SELECT 1 FROM idempotency_keys WHERE ", $key_match))
                             .bind(owner)
                             .bind(key)
                             .fetch_optional(&self.pool)

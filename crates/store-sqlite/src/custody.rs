@@ -2,4 +2,4 @@
 
 use crate::*;
 
-pb_store_sql::impl_custody_store!(SqliteStore, sqlx::sqlite::SqliteRow);
+pb_store_sql::impl_custody_store!(SqliteStore, sqlx::sqlite::SqliteRow, "owner_id = $1 AND key = $2");

@@ -72,6 +72,12 @@ mod ledger {
         contract::idempotency_keys_replay_refuse_and_remember_failures(&s).await;
     }
 
+    #[tokio::test]
+    async fn keys_taken_are_known_to_custody() {
+        let (s, _d) = migrated().await;
+        contract::keys_taken_are_known_to_custody(&s, &s).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_debits_never_overdraw() {
         let (s, _d) = migrated().await;

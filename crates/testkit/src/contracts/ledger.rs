@@ -255,3 +255,17 @@ pub async fn concurrent_debits_never_overdraw(store: Arc<dyn LedgerStore>) {
     let report = verify(&accounts, &journal);
     assert!(report.ok(), "{:?}", report.problems);
 }
+
+/// A key a ledger command took is known to custody's check (which decides whether a withdrawal
+/// is new and counts against the daily limit), under its owner only.
+pub async fn keys_taken_are_known_to_custody(store: &dyn LedgerStore, custody: &dyn pb_domain::custody::CustodyStore) {
+    let usd = AssetCode::parse("USD").unwrap();
+    let world = store.system_account("sandbox_world", &usd, 1).await.unwrap();
+    let a = new_account(store, customer("usr_a", "USD")).await;
+    assert!(!custody.idempotency_key_used("usr_a", "k-used").await.unwrap());
+    let done = store.execute(vec![keyed("k-used", b"body", transfer(world.id, a.id, 5))], 1).await.unwrap().remove(0);
+    assert!(matches!(done, CommandOutcome::Executed(r) if r[0].is_ok()));
+    assert!(custody.idempotency_key_used("usr_a", "k-used").await.unwrap());
+    assert!(!custody.idempotency_key_used("usr_b", "k-used").await.unwrap());
+    assert!(!custody.idempotency_key_used("usr_a", "k-other").await.unwrap());
+}
