@@ -8,6 +8,10 @@
 -- The application computes the digest (crates/store-postgres/src/idempotency.rs) and writes
 -- it with the key; this function computes the same bytes, for the rows already here and for
 -- lookups written in SQL: sha256(owner || 0x00 || key), both in UTF-8.
+--
+-- Operators: this rewrites every key (one per money-moving request so far) and builds the new
+-- index under the table's lock, so ledger writes wait until it is done; when the table is
+-- large, run it in a maintenance window (docs/operations.md).
 CREATE FUNCTION idempotency_digest(owner text, key text) RETURNS bytea
     LANGUAGE sql STABLE STRICT PARALLEL SAFE
     AS $$ SELECT sha256(convert_to(owner, 'UTF8') || '\x00'::bytea || convert_to(key, 'UTF8')) $$;
