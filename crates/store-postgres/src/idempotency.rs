@@ -1,7 +1,7 @@
 //! How an Idempotency-Key is found on PostgreSQL: by a digest of its owner and key (migration
 //! 0012, whose `idempotency_digest` computes the same bytes in SQL). A 32-byte index entry
-//! instead of the two texts' made each key's insert about half as costly, and the
-//! single-transfer API writes one key per transfer.
+//! instead of the two texts' takes about 40% off each key's insert, and the single-transfer
+//! API writes one key per transfer.
 
 use sha2::{Digest, Sha256};
 
