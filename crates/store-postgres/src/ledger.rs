@@ -245,7 +245,7 @@ impl PgLedgerTx {
             return Ok(vec![None; claims.len()]);
         }
         // Matched on owner and key below, not on the digest alone.
-        let (_, _, _, digests) = claim_arrays(claims);
+        let digests: Vec<Vec<u8>> = claims.iter().map(|c| digest(&c.owner, &c.key)).collect();
         let existing: Vec<(String, String, Vec<u8>, String)> = sqlx::query_as(
             "SELECT owner_id, key, fingerprint, outcome FROM idempotency_keys WHERE digest = ANY($1::bytea[])",
         )
