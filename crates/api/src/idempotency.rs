@@ -82,14 +82,14 @@ where
         } else {
             serde_json::from_slice(&bytes).map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?
         };
-        // serde_json's map is ordered by key, so this text is canonical.
-        let canonical = value.to_string();
         let mut h = Sha256::new();
         h.update(method.as_bytes());
         h.update(b" ");
         h.update(path.as_bytes());
         h.update(b"\n");
-        h.update(canonical.as_bytes());
+        // serde_json's map is ordered by key, so this text is canonical; printed straight into
+        // the hash, not into a string first (every request that moves money comes through here).
+        serde_json::to_writer(&mut h, &value).map_err(|e| ApiError::internal(format!("fingerprint: {e}")))?;
         let body = serde_json::from_value(value).map_err(|e| {
             let message = e.to_string();
             let param = message.split('`').nth(1).filter(|_| message.contains("field")).map(str::to_owned);
