@@ -109,3 +109,36 @@ pub fn mark_replayed(headers: &mut axum::http::HeaderMap, replayed: bool) {
         headers.insert(REPLAYED, HeaderValue::from_static("true"));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    async fn fingerprint(path: &str, body: &'static str) -> Vec<u8> {
+        let req = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header(HEADER, "k1")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        Idempotent::<serde_json::Value>::from_request(req, &()).await.unwrap().fingerprint
+    }
+
+    /// Fingerprints are stored with their keys and compared across releases: the hashed text
+    /// must stay exactly `METHOD path\ncanonical JSON` (keys sorted, no spaces).
+    #[tokio::test]
+    async fn the_fingerprint_is_of_the_canonical_request() {
+        let expected = Sha256::digest(
+            br#"POST /v1/transfers
+{"amount":"1.00","to":{"account_id":"a"}}"#,
+        )
+        .to_vec();
+        assert_eq!(fingerprint("/v1/transfers", r#"{"amount":"1.00","to":{"account_id":"a"}}"#).await, expected);
+        let reordered = "{ \"to\" : {\"account_id\": \"a\"},\n \"amount\": \"1.00\" }";
+        assert_eq!(fingerprint("/v1/transfers", reordered).await, expected, "same body, other order and spacing");
+        assert_ne!(fingerprint("/v1/transfers", r#"{"amount":"2.00","to":{"account_id":"a"}}"#).await, expected);
+        assert_ne!(fingerprint("/v1/transfers/batch", r#"{"amount":"1.00","to":{"account_id":"a"}}"#).await, expected);
+    }
+}
