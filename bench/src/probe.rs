@@ -22,6 +22,7 @@ pub struct Probe {
     at: Instant,
     sums: Sums,
     cpu: ([f64; 2], HashMap<u32, f64>),
+    machine: f64,
 }
 
 /// What changed between two readings.
@@ -33,6 +34,9 @@ pub struct Diagnosis {
     pub from_view: Option<f64>,
     /// Cores busy on average: server, PostgreSQL, load generator.
     pub cores: [f64; 3],
+    /// Cores busy on average in the whole machine (`/proc/stat`: everything but idle and I/O
+    /// wait), the kernel's work for all of them included.
+    pub machine_cores: f64,
 }
 
 fn metric(text: &str, name: &str) -> f64 {
@@ -77,6 +81,16 @@ fn cpu_of(name: &str) -> HashMap<u32, f64> {
         .collect()
 }
 
+/// CPU seconds the whole machine has been busy (all CPUs; `/proc/stat`'s first line: user,
+/// nice, system, irq, softirq and steal, in USER_HZ = 100), 0 if unreadable.
+fn machine_busy_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else { return 0.0 };
+    let Some(line) = stat.lines().next().filter(|l| l.starts_with("cpu ")) else { return 0.0 };
+    let ticks: Vec<f64> = line.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
+    let at = |i: usize| ticks.get(i).copied().unwrap_or(0.0);
+    (at(0) + at(1) + at(2) + at(5) + at(6) + at(7)) / 100.0
+}
+
 /// The server's and this process's CPU seconds, and PostgreSQL's processes' by pid.
 fn cpu(server_pid: u32) -> ([f64; 2], HashMap<u32, f64>) {
     ([cpu_seconds(server_pid), cpu_seconds(std::process::id())], cpu_of("postgres"))
@@ -84,7 +98,12 @@ fn cpu(server_pid: u32) -> ([f64; 2], HashMap<u32, f64>) {
 
 impl Probe {
     pub async fn start(metrics_url: &str, server_pid: u32) -> Self {
-        Self { at: Instant::now(), sums: sums(metrics_url).await, cpu: cpu(server_pid) }
+        Self {
+            at: Instant::now(),
+            sums: sums(metrics_url).await,
+            cpu: cpu(server_pid),
+            machine: machine_busy_seconds(),
+        }
     }
 
     /// PostgreSQL's figure counts each process's CPU since the first reading (all of it for a
@@ -103,6 +122,7 @@ impl Probe {
             from_view: (after.reads > self.sums.reads)
                 .then(|| (after.from_view - self.sums.from_view) / (after.reads - self.sums.reads)),
             cores: [busy(own_after[0] - own_before[0]), busy(pg), busy(own_after[1] - own_before[1])],
+            machine_cores: busy(machine_busy_seconds() - self.machine),
         }
     }
 }

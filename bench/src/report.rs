@@ -70,20 +70,39 @@ pub fn print(rows: &[Row], seconds: u64) {
     println!("\nWhere it went: mean micro-batch (commands gathered, time to commit it) and cores busy");
     println!("(2.0 = the whole machine; PostgreSQL misses backends that exited mid-run)\n");
     println!(
-        "| workload | batch commands | batch ms | from view | server cores | PostgreSQL cores | load generator cores |"
+        "| workload | batch commands | batch ms | from view | server cores | PostgreSQL cores | load generator cores | machine cores |"
     );
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in rows {
         if let Some(d) = r.diagnosis {
             println!(
-                "| {} | {:.1} | {:.1} | {} | {:.2} | {:.2} | {:.2} |",
+                "| {} | {:.1} | {:.1} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
                 r.name,
                 d.mean_batch_commands,
                 d.mean_batch_ms,
                 d.from_view.map_or("—".to_owned(), |v| format!("{:.0}%", v * 100.0)),
                 d.cores[0],
                 d.cores[1],
-                d.cores[2]
+                d.cores[2],
+                d.machine_cores
+            );
+        }
+    }
+    // Throughput on a shared, noisy machine moves with whatever else runs; the CPU each
+    // transfer costs moves far less, so compare code by this when transfers/s are too noisy.
+    println!("\nCPU per transfer, µs (cores busy ÷ transfers/s; the machine's figure includes the kernel)\n");
+    println!("| workload | server | PostgreSQL | load generator | machine |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for r in rows {
+        if let Some(d) = r.diagnosis {
+            let us = |cores: f64| cores * 1e6 / r.per_second.max(1e-9);
+            println!(
+                "| {} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                r.name,
+                us(d.cores[0]),
+                us(d.cores[1]),
+                us(d.cores[2]),
+                us(d.machine_cores)
             );
         }
     }
