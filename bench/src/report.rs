@@ -88,8 +88,8 @@ pub fn print(rows: &[Row], seconds: u64) {
             );
         }
     }
-    // Throughput on a shared, noisy machine moves with whatever else runs; the CPU each
-    // transfer costs moves far less, so compare code by this when transfers/s are too noisy.
+    // Which process a change made cheaper. It moves with the machine's speed as transfers/s do
+    // (a slower machine spends more CPU on each transfer), so compare runs made back to back.
     println!("\nCPU per transfer, µs (cores busy ÷ transfers/s; the machine's figure includes the kernel)\n");
     println!("| workload | server | PostgreSQL | load generator | machine |");
     println!("| --- | ---: | ---: | ---: | ---: |");
