@@ -60,6 +60,9 @@ async fn sums(metrics_url: &str) -> Sums {
     }
 }
 
+/// Clock ticks per second in `/proc`'s CPU times (USER_HZ, 100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
+
 /// CPU seconds (user + system) a process has used, 0 if it is gone.
 fn cpu_seconds(pid: u32) -> f64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
@@ -67,8 +70,8 @@ fn cpu_seconds(pid: u32) -> f64 {
     let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
-    // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name; USER_HZ is 100.
-    (ticks(11) + ticks(12)) / 100.0
+    // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / TICKS_PER_SECOND
 }
 
 /// CPU seconds of every process named `name` now running, by pid.
@@ -82,13 +85,13 @@ fn cpu_of(name: &str) -> HashMap<u32, f64> {
 }
 
 /// CPU seconds the whole machine has been busy (all CPUs; `/proc/stat`'s first line: user,
-/// nice, system, irq, softirq and steal, in USER_HZ = 100), 0 if unreadable.
+/// nice, system, irq, softirq and steal), 0 if unreadable.
 fn machine_busy_seconds() -> f64 {
     let Ok(stat) = std::fs::read_to_string("/proc/stat") else { return 0.0 };
     let Some(line) = stat.lines().next().filter(|l| l.starts_with("cpu ")) else { return 0.0 };
     let ticks: Vec<f64> = line.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
     let at = |i: usize| ticks.get(i).copied().unwrap_or(0.0);
-    (at(0) + at(1) + at(2) + at(5) + at(6) + at(7)) / 100.0
+    (at(0) + at(1) + at(2) + at(5) + at(6) + at(7)) / TICKS_PER_SECOND
 }
 
 /// The server's and this process's CPU seconds, and PostgreSQL's processes' by pid.
