@@ -154,6 +154,8 @@ async fn worker(
         };
         metrics::histogram!("ledger_batch_size").record(jobs.len() as f64);
         let (commands, replies): (Vec<Command>, Vec<_>) = jobs.into_iter().unzip();
+        // Shared with the batch's task rather than copied: kept for the retries below.
+        let commands = Arc::new(commands);
         let started = std::time::Instant::now();
         match run(&store, &clock, commands.clone()).await {
             Ok(outcomes) => {
@@ -174,8 +176,8 @@ async fn worker(
             // One bad command must not fail its neighbours: retry each alone.
             Err(e) if commands.len() > 1 && !matches!(e, StoreError::Unavailable(_)) => {
                 tracing::warn!(error = %e, size = commands.len(), "ledger batch failed; retrying its commands one by one");
-                for (command, reply) in commands.into_iter().zip(replies) {
-                    let outcome = run(&store, &clock, vec![command]).await.map(|mut o| o.remove(0));
+                for (command, reply) in commands.iter().zip(replies) {
+                    let outcome = run(&store, &clock, Arc::new(vec![command.clone()])).await.map(|mut o| o.remove(0));
                     let _ = reply.send(outcome);
                 }
             }
@@ -198,12 +200,12 @@ async fn worker(
 async fn run(
     store: &Arc<dyn LedgerStore>,
     clock: &Arc<dyn Clock>,
-    commands: Vec<Command>,
+    commands: Arc<Vec<Command>>,
 ) -> Result<Vec<CommandOutcome>, StoreError> {
     let n = commands.len();
     let store = store.clone();
     let now = clock.now_ms();
-    let outcomes = tokio::spawn(async move { store.execute(commands, now).await })
+    let outcomes = tokio::spawn(async move { store.execute(&commands, now).await })
         .await
         .map_err(|e| StoreError::Other(format!("ledger batch panicked: {e}")))??;
     if outcomes.len() != n {

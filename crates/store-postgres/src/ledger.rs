@@ -5,6 +5,7 @@
 use crate::PgStore;
 use crate::idempotency::digest;
 use crate::ledger_view::{Head, LedgerView, Ticket};
+use crate::numeric::Numeric;
 use async_trait::async_trait;
 use pb_domain::StoreError;
 use pb_domain::ledger::account::{Account, AccountFlags, AccountId, Balances};
@@ -192,7 +193,7 @@ fn is_refusal(e: &sqlx::Error) -> bool {
 /// Owners, keys, fingerprints and digests (idempotency.rs) of claims, as bindable arrays.
 type ClaimArrays<'a> = (Vec<&'a str>, Vec<&'a str>, Vec<&'a [u8]>, Vec<Vec<u8>>);
 
-fn claim_arrays(claims: &[Idempotency]) -> ClaimArrays<'_> {
+fn claim_arrays<'a>(claims: &[&'a Idempotency]) -> ClaimArrays<'a> {
     (
         claims.iter().map(|c| c.owner.as_str()).collect(),
         claims.iter().map(|c| c.key.as_str()).collect(),
@@ -211,7 +212,7 @@ impl PgLedgerTx {
     /// Claims keys alone (an account's creation).
     async fn claim_keys(
         &mut self,
-        claims: &[Idempotency],
+        claims: &[&Idempotency],
         now_ms: i64,
     ) -> Result<Vec<Option<(Vec<u8>, String)>>, StoreError> {
         if claims.is_empty() {
@@ -238,7 +239,7 @@ impl PgLedgerTx {
     /// Per claim: `None` if this transaction inserted it, else what the key already holds.
     async fn earlier_claims(
         &mut self,
-        claims: &[Idempotency],
+        claims: &[&Idempotency],
         inserted: &[(String, String)],
     ) -> Result<Vec<Option<(Vec<u8>, String)>>, StoreError> {
         if inserted.len() == claims.len() {
@@ -288,7 +289,7 @@ impl LedgerTx for PgLedgerTx {
     /// `write` fails on the key's uniqueness and the batch runs again (`execute`).
     async fn claim_and_lock(
         &mut self,
-        claims: &[Idempotency],
+        claims: &[&Idempotency],
         now_ms: i64,
         ids: &[AccountId],
     ) -> Result<ClaimedAndLocked, StoreError> {
@@ -398,8 +399,8 @@ impl LedgerTx for PgLedgerTx {
     /// locks, and the whole point for one decided from the view (ledger_view.rs).
     async fn write(
         &mut self,
-        accounts: &[Account],
-        outcomes: &[(Idempotency, String)],
+        accounts: Vec<Account>,
+        outcomes: &[(&Idempotency, String)],
         journal: &[ChainedTransfer],
     ) -> Result<(), StoreError> {
         let start = self.start.ok_or_else(|| StoreError::Other("ledger batch written before it read".into()))?;
@@ -419,7 +420,7 @@ impl LedgerTx for PgLedgerTx {
             Vec::new()
         };
         let bal = |list: &[&Account], f: fn(&Balances) -> u128| {
-            list.iter().map(|x| f(&x.balances).to_string()).collect::<Vec<String>>()
+            list.iter().map(|x| Numeric(f(&x.balances))).collect::<Vec<Numeric>>()
         };
         let after: Vec<&Account> = accounts.iter().collect();
         let tr = |f: fn(&ChainedTransfer) -> String| journal.iter().map(f).collect::<Vec<String>>();
@@ -434,14 +435,14 @@ impl LedgerTx for PgLedgerTx {
         let query = sqlx::query(
             "WITH
              counters AS (
-                 UPDATE ledger_accounts AS t SET debits_pending = v.dp::numeric, debits_posted = v.dq::numeric,
-                     credits_pending = v.cp::numeric, credits_posted = v.cq::numeric
-                 FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
-                     $30::bigint[], $31::text[], $32::text[], $33::text[], $34::text[])
+                 UPDATE ledger_accounts AS t SET debits_pending = v.dp, debits_posted = v.dq,
+                     credits_pending = v.cp, credits_posted = v.cq
+                 FROM UNNEST($1::uuid[], $2::numeric[], $3::numeric[], $4::numeric[], $5::numeric[],
+                     $30::bigint[], $31::numeric[], $32::numeric[], $33::numeric[], $34::numeric[])
                      AS v(id, dp, dq, cp, cq, f0, dp0, dq0, cp0, cq0)
-                 WHERE t.id = v.id AND t.flags = v.f0 AND t.debits_pending = v.dp0::numeric
-                     AND t.debits_posted = v.dq0::numeric AND t.credits_pending = v.cp0::numeric
-                     AND t.credits_posted = v.cq0::numeric
+                 WHERE t.id = v.id AND t.flags = v.f0 AND t.debits_pending = v.dp0
+                     AND t.debits_posted = v.dq0 AND t.credits_pending = v.cp0
+                     AND t.credits_posted = v.cq0
                  RETURNING 1),
              still AS (
                  SELECT 1 FROM UNNEST($35::uuid[], $36::bigint[]) AS v(id, f0)
@@ -454,8 +455,8 @@ impl LedgerTx for PgLedgerTx {
                  INSERT INTO ledger_transfers (seq, id, debit_account_id, credit_account_id, amount, asset, code, flags,
                      pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after,
                      created_at, prev_hash, hash)
-                 SELECT seq, id, d, c, a::numeric, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h
-                 FROM UNNEST($9::bigint[], $10::uuid[], $11::uuid[], $12::uuid[], $13::text[], $14::text[], $15::text[],
+                 SELECT seq, id, d, c, a, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h
+                 FROM UNNEST($9::bigint[], $10::uuid[], $11::uuid[], $12::uuid[], $13::numeric[], $14::text[], $15::text[],
                      $16::bigint[], $17::uuid[], $18::bigint[], $19::text[], $20::text[], $21::text[], $22::text[],
                      $23::bigint[], $24::bytea[], $25::bytea[])
                  AS x(seq, id, d, c, a, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h)),
@@ -476,7 +477,7 @@ impl LedgerTx for PgLedgerTx {
         .bind(journal.iter().map(|c| c.transfer.id.0).collect::<Vec<uuid::Uuid>>())
         .bind(journal.iter().map(|c| c.transfer.debit_account_id.0).collect::<Vec<uuid::Uuid>>())
         .bind(journal.iter().map(|c| c.transfer.credit_account_id.0).collect::<Vec<uuid::Uuid>>())
-        .bind(tr(|c| c.transfer.amount.to_string()))
+        .bind(journal.iter().map(|c| Numeric(c.transfer.amount)).collect::<Vec<Numeric>>())
         .bind(tr(|c| c.transfer.asset.clone()))
         .bind(tr(|c| c.transfer.code.clone()))
         .bind(journal.iter().map(|c| c.transfer.flags.bits()).collect::<Vec<i64>>())
@@ -503,7 +504,7 @@ impl LedgerTx for PgLedgerTx {
         .bind(start.0)
         .bind(start.1.as_slice())
         .bind(outcomes.iter().map(|(k, _)| digest(&k.owner, &k.key)).collect::<Vec<Vec<u8>>>());
-        self.written = Some((end, accounts.to_vec()));
+        self.written = Some((end, accounts));
         // Decided: the next batch may be decided from the view as this one leaves it, and sent
         // while this one is in PostgreSQL, taking the head after this one (`take_head`). Its
         // turn begins once the first poll has written this statement, so that its request
@@ -551,7 +552,7 @@ impl LedgerStore for PgStore {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         let mut ltx = PgLedgerTx::new(tx, account.created_at, self.view.clone(), false, None);
         if let Some(k) = &idempotency {
-            let prior = ltx.claim_keys(std::slice::from_ref(k), account.created_at).await?;
+            let prior = ltx.claim_keys(&[k], account.created_at).await?;
             if let Some(Some((fingerprint, outcome))) = prior.into_iter().next() {
                 if fingerprint != k.fingerprint {
                     return Ok(Created::KeyReused);
@@ -679,7 +680,7 @@ impl LedgerStore for PgStore {
         Ok(CloseOutcome::Closed(Box::new(a)))
     }
 
-    async fn execute(&self, commands: Vec<Command>, now_ms: i64) -> Result<Vec<CommandOutcome>, StoreError> {
+    async fn execute(&self, commands: &[Command], now_ms: i64) -> Result<Vec<CommandOutcome>, StoreError> {
         // See `worth_retrying`: the transaction rolled back whole, and the next attempt finds
         // the key (and answers as a replay or `idempotency_key_reused`), or the accounts and
         // head that moved under a batch decided from the view.
@@ -691,9 +692,11 @@ impl LedgerStore for PgStore {
             let turn = self.decide.clone().lock_owned().await;
             // The view serves first attempts only: a second reads what moved.
             let mut ltx = PgLedgerTx::new(tx, now_ms, self.view.clone(), attempts == 1, Some(turn));
-            let result = match execute_batch(&mut ltx, &commands, now_ms).await {
+            let result = match execute_batch(&mut ltx, commands, now_ms).await {
                 // Nothing to write, yet refusals were decided from the view: assert it all the same.
-                Ok(outcomes) if ltx.fast && ltx.written.is_none() => ltx.write(&[], &[], &[]).await.map(|()| outcomes),
+                Ok(outcomes) if ltx.fast && ltx.written.is_none() => {
+                    ltx.write(Vec::new(), &[], &[]).await.map(|()| outcomes)
+                }
                 other => other,
             };
             match result {

@@ -9,6 +9,7 @@ mod lease;
 mod ledger;
 mod ledger_view;
 mod migrations;
+mod numeric;
 mod store;
 
 pub use store::{PgStore, PgStoreOptions};

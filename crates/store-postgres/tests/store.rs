@@ -90,6 +90,11 @@ mod ledger {
     }
 
     #[tokio::test]
+    async fn amounts_beyond_64_bits_are_exact() {
+        contract::amounts_beyond_64_bits_are_exact(&migrated().await).await;
+    }
+
+    #[tokio::test]
     async fn holds_post_void_once_and_expire() {
         contract::holds_post_void_once_and_expire(&migrated().await).await;
     }
@@ -160,7 +165,7 @@ mod ledger {
         let batch = {
             let store = store.clone();
             let command = contract::keyed("k", b"body", contract::transfer(world.id, to, 5));
-            tokio::spawn(async move { store.execute(vec![command], 2).await })
+            tokio::spawn(async move { store.execute(&[command], 2).await })
         };
         let waiting = || async {
             sqlx::query_scalar::<_, i64>(
@@ -267,7 +272,7 @@ mod ledger {
         }
 
         async fn run(store: &PgStore, c: Command) -> CommandOutcome {
-            store.execute(vec![c], 1_000).await.unwrap().remove(0)
+            store.execute(&[c], 1_000).await.unwrap().remove(0)
         }
 
         fn first(o: &CommandOutcome) -> Result<pb_domain::ledger::Transfer, TransferError> {

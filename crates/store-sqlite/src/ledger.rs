@@ -94,7 +94,7 @@ struct SqliteLedgerTx {
 impl SqliteLedgerTx {
     async fn claim_keys(
         &mut self,
-        claims: &[Idempotency],
+        claims: &[&Idempotency],
         now_ms: i64,
     ) -> Result<Vec<Option<(Vec<u8>, String)>>, StoreError> {
         let mut out = Vec::with_capacity(claims.len());
@@ -145,7 +145,7 @@ impl SqliteLedgerTx {
     async fn write_counters_and_outcomes(
         &mut self,
         accounts: &[Account],
-        outcomes: &[(Idempotency, String)],
+        outcomes: &[(&Idempotency, String)],
     ) -> Result<(), StoreError> {
         for a in accounts {
             let b = a.balances;
@@ -178,7 +178,7 @@ impl SqliteLedgerTx {
 impl LedgerTx for SqliteLedgerTx {
     async fn claim_and_lock(
         &mut self,
-        claims: &[Idempotency],
+        claims: &[&Idempotency],
         now_ms: i64,
         ids: &[AccountId],
     ) -> Result<ClaimedAndLocked, StoreError> {
@@ -218,11 +218,11 @@ impl LedgerTx for SqliteLedgerTx {
 
     async fn write(
         &mut self,
-        accounts: &[Account],
-        outcomes: &[(Idempotency, String)],
+        accounts: Vec<Account>,
+        outcomes: &[(&Idempotency, String)],
         journal: &[ChainedTransfer],
     ) -> Result<(), StoreError> {
-        self.write_counters_and_outcomes(accounts, outcomes).await?;
+        self.write_counters_and_outcomes(&accounts, outcomes).await?;
         let Some(last) = journal.last() else { return Ok(()) };
         for c in journal {
             let t = &c.transfer;
@@ -288,7 +288,7 @@ impl LedgerStore for SqliteStore {
         let tx = self.begin_immediate().await?;
         let mut ltx = SqliteLedgerTx { tx };
         if let Some(k) = &idempotency {
-            let prior = ltx.claim_keys(std::slice::from_ref(k), a.created_at).await?;
+            let prior = ltx.claim_keys(&[k], a.created_at).await?;
             if let Some(Some((fingerprint, outcome))) = prior.into_iter().next() {
                 if fingerprint != k.fingerprint {
                     return Ok(Created::KeyReused);
@@ -412,10 +412,10 @@ impl LedgerStore for SqliteStore {
         Ok(CloseOutcome::Closed(Box::new(a)))
     }
 
-    async fn execute(&self, commands: Vec<Command>, now_ms: i64) -> Result<Vec<CommandOutcome>, StoreError> {
+    async fn execute(&self, commands: &[Command], now_ms: i64) -> Result<Vec<CommandOutcome>, StoreError> {
         let tx = self.begin_immediate().await?;
         let mut ltx = SqliteLedgerTx { tx };
-        let outcomes = execute_batch(&mut ltx, &commands, now_ms).await?;
+        let outcomes = execute_batch(&mut ltx, commands, now_ms).await?;
         ltx.tx.commit().await.map_err(store_error)?;
         Ok(outcomes)
     }

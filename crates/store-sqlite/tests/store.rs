@@ -61,6 +61,12 @@ mod ledger {
     }
 
     #[tokio::test]
+    async fn amounts_beyond_64_bits_are_exact() {
+        let (s, _d) = migrated().await;
+        contract::amounts_beyond_64_bits_are_exact(&s).await;
+    }
+
+    #[tokio::test]
     async fn holds_post_void_once_and_expire() {
         let (s, _d) = migrated().await;
         contract::holds_post_void_once_and_expire(&s).await;

@@ -3,7 +3,7 @@
 //! transfers (hash-chained), counters, and the outcome under each key, before one commit.
 //! Stores implement `LedgerTx` with their SQL; the sequence lives here, once.
 
-use super::account::{Account, AccountId};
+use super::account::{Account, AccountId, Balances};
 use super::engine::{Accounts, PendingState, PendingTransfer, Pendings, execute};
 use super::hash::chain;
 use super::store::{ChainedTransfer, Command, CommandOutcome, Idempotency};
@@ -28,7 +28,7 @@ pub trait LedgerTx: Send {
     /// each other in opposite orders.
     async fn claim_and_lock(
         &mut self,
-        claims: &[Idempotency],
+        claims: &[&Idempotency],
         now_ms: i64,
         ids: &[AccountId],
     ) -> Result<ClaimedAndLocked, StoreError>;
@@ -38,10 +38,11 @@ pub trait LedgerTx: Send {
     /// Everything the batch changed, as its last step before the commit (a store may send the
     /// COMMIT with it): account counters, the outcome under each key, and the hash-chained
     /// journal rows (which are also the outbox: see `outbox`) with the head moved to the last.
+    /// The accounts are handed over, not lent: a store may keep them (PostgreSQL's view does).
     async fn write(
         &mut self,
-        accounts: &[Account],
-        outcomes: &[(Idempotency, String)],
+        accounts: Vec<Account>,
+        outcomes: &[(&Idempotency, String)],
         journal: &[ChainedTransfer],
     ) -> Result<(), StoreError>;
 }
@@ -67,21 +68,21 @@ pub async fn execute_batch(
     // 1. Keys: the first use of a key in this batch claims it; later uses replay or conflict.
     let mut first_use: HashMap<(&str, &str), usize> = HashMap::new();
     let mut duplicates: Vec<(usize, usize)> = Vec::new();
-    let mut claim_of: Vec<(Idempotency, usize)> = Vec::new();
+    let mut claim_of: Vec<(&Idempotency, usize)> = Vec::new();
     for (i, c) in commands.iter().enumerate() {
         if let Some(k) = &c.idempotency {
             match first_use.get(&(k.owner.as_str(), k.key.as_str())) {
                 Some(&first) => duplicates.push((i, first)),
                 None => {
                     first_use.insert((&k.owner, &k.key), i);
-                    claim_of.push((k.clone(), i));
+                    claim_of.push((k, i));
                 }
             }
         }
     }
     // Sorted so concurrent batches take key locks in the same order (no deadlock).
     claim_of.sort_by(|a, b| (&a.0.owner, &a.0.key).cmp(&(&b.0.owner, &b.0.key)));
-    let claims: Vec<Idempotency> = claim_of.iter().map(|(k, _)| k.clone()).collect();
+    let claims: Vec<&Idempotency> = claim_of.iter().map(|(k, _)| *k).collect();
 
     // 2. Take the journal head, lock every account the batch may touch in id order, and read
     // the keys, in one step:
@@ -129,7 +130,8 @@ pub async fn execute_batch(
     let active: Vec<usize> =
         (0..commands.len()).filter(|i| outcomes[*i].is_none() && !duplicates.iter().any(|(d, _)| d == i)).collect();
 
-    let before: HashMap<AccountId, Account> = loaded.iter().map(|a| (a.id, a.clone())).collect();
+    // Only the counters are compared afterwards: no copy of the accounts themselves.
+    let before: HashMap<AccountId, Balances> = loaded.iter().map(|a| (a.id, a.balances)).collect();
     let mut accounts: Accounts = loaded.into_iter().map(|a| (a.id, a)).collect();
     // Resolution state is read after step 2: any other batch resolving the same hold has
     // committed by now, and its resolution is visible.
@@ -150,12 +152,12 @@ pub async fn execute_batch(
 
     // 3. Decide, in order.
     let mut decided: Vec<Transfer> = Vec::new();
-    let mut stored_outcomes: Vec<(Idempotency, String)> = Vec::new();
+    let mut stored_outcomes: Vec<(&Idempotency, String)> = Vec::new();
     for i in active {
         let results = execute(&mut accounts, &mut pending, &commands[i].requests, now_ms);
         decided.extend(results.iter().flatten().cloned());
         if let Some(k) = &commands[i].idempotency {
-            stored_outcomes.push((k.clone(), stored_outcome::encode(&results)));
+            stored_outcomes.push((k, stored_outcome::encode(&results)));
         }
         outcomes[i] = Some(CommandOutcome::Executed(results));
     }
@@ -170,7 +172,7 @@ pub async fn execute_batch(
         });
     }
     let changed: Vec<Account> =
-        accounts.values().filter(|a| before.get(&a.id).is_some_and(|b| b.balances != a.balances)).cloned().collect();
+        accounts.into_values().filter(|a| before.get(&a.id).is_some_and(|b| *b != a.balances)).collect();
 
     // 4. Chain the journal under the head, held since step 2 until the commit: batches (of
     // every instance) append one after another, so seq order is commit order.
@@ -183,7 +185,7 @@ pub async fn execute_batch(
         hash = next;
     }
     if !(changed.is_empty() && stored_outcomes.is_empty() && journal.is_empty()) {
-        tx.write(&changed, &stored_outcomes, &journal).await?;
+        tx.write(changed, &stored_outcomes, &journal).await?;
     }
     Ok(outcomes.into_iter().map(|o| o.unwrap_or(CommandOutcome::KeyReused)).collect())
 }

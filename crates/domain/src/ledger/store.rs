@@ -84,7 +84,7 @@ pub trait LedgerStore: Send + Sync + std::fmt::Debug + 'static {
     async fn close_account(&self, id: AccountId) -> Result<CloseOutcome, StoreError>;
 
     /// Executes commands in order, in one transaction.
-    async fn execute(&self, commands: Vec<Command>, now_ms: i64) -> Result<Vec<CommandOutcome>, StoreError>;
+    async fn execute(&self, commands: &[Command], now_ms: i64) -> Result<Vec<CommandOutcome>, StoreError>;
 
     /// A transfer and, for a pending one, whether it is still pending.
     async fn transfer(&self, id: TransferId) -> Result<Option<(Transfer, Option<PendingState>)>, StoreError>;

@@ -59,7 +59,7 @@ async fn new_account(store: &dyn LedgerStore, a: Account) -> Account {
 }
 
 async fn run(store: &dyn LedgerStore, c: Command) -> Result<pb_domain::ledger::Transfer, TransferError> {
-    match store.execute(vec![c], 1_000).await.unwrap().remove(0) {
+    match store.execute(&[c], 1_000).await.unwrap().remove(0) {
         CommandOutcome::Executed(mut r) | CommandOutcome::Replayed(mut r) => r.remove(0),
         CommandOutcome::KeyReused => panic!("key reused"),
     }
@@ -92,7 +92,7 @@ pub async fn transfers_move_money_and_verify(store: &dyn LedgerStore) {
     let mut first = transfer(a.id, b.id, 100);
     first.flags.linked = true;
     let second = transfer(b.id, a.id, 10_000);
-    let out = store.execute(vec![Command { idempotency: None, requests: vec![first, second] }], 1_000).await.unwrap();
+    let out = store.execute(&[Command { idempotency: None, requests: vec![first, second] }], 1_000).await.unwrap();
     assert_eq!(
         out[0],
         CommandOutcome::Executed(vec![Err(TransferError::LinkedEventFailed), Err(TransferError::InsufficientFunds)])
@@ -114,6 +114,37 @@ pub async fn transfers_move_money_and_verify(store: &dyn LedgerStore) {
     let report = verify(&accounts, &journal);
     assert!(report.ok(), "{:?}", report.problems);
     assert_eq!(report.transfers, 3);
+}
+
+/// 18-decimal assets need more than 64 bits: amounts and balances round-trip exactly, whatever
+/// their digits (PostgreSQL receives them as binary NUMERIC: zero groups inside and at the end).
+pub async fn amounts_beyond_64_bits_are_exact(store: &dyn LedgerStore) {
+    let eth = AssetCode::parse("ETH").unwrap();
+    let world = store.system_account("sandbox_world", &eth, 1).await.unwrap();
+    let a = new_account(store, customer("usr_a", "ETH")).await;
+    let b = new_account(store, customer("usr_b", "ETH")).await;
+    let amounts: [u128; 4] = [
+        10u128.pow(30) + 1,   // zero groups inside
+        10u128.pow(28),       // zero groups at the end
+        u64::MAX as u128 + 1, // just past 64 bits
+        123_456_789_012_345_678_901_234_567_890,
+    ];
+    let total: u128 = amounts.iter().sum();
+    for amount in amounts {
+        let t = run(store, one(transfer(world.id, a.id, amount))).await.unwrap();
+        assert_eq!(t.amount, amount);
+    }
+    let t = run(store, one(transfer(a.id, b.id, 9_999))).await.unwrap();
+    assert_eq!(t.debit_balance_after, Some(total as i128 - 9_999));
+    let after = balance(store, a.id).await;
+    assert_eq!((after.credits_posted, after.debits_posted), (total, 9_999));
+    assert_eq!(balance(store, world.id).await.debits_posted, total);
+    assert_eq!(run(store, one(transfer(a.id, b.id, total))).await, Err(TransferError::InsufficientFunds));
+    let history = store.account_transfers(a.id, None, 10).await.unwrap();
+    assert_eq!(history.iter().skip(1).rev().map(|t| t.amount).collect::<Vec<_>>(), amounts);
+    let (accounts, journal) = store.verification_data().await.unwrap();
+    let report = verify(&accounts, &journal);
+    assert!(report.ok(), "{:?}", report.problems);
 }
 
 pub async fn holds_post_void_once_and_expire(store: &dyn LedgerStore) {
@@ -153,7 +184,7 @@ pub async fn holds_post_void_once_and_expire(store: &dyn LedgerStore) {
     let mut short = transfer(a.id, b.id, 100);
     short.flags.pending = true;
     short.timeout_ms = Some(1);
-    let short = match store.execute(vec![one(short)], 5_000).await.unwrap().remove(0) {
+    let short = match store.execute(&[one(short)], 5_000).await.unwrap().remove(0) {
         CommandOutcome::Executed(mut r) => r.remove(0).unwrap(),
         other => panic!("{other:?}"),
     };
@@ -163,12 +194,12 @@ pub async fn holds_post_void_once_and_expire(store: &dyn LedgerStore) {
     post.amount = None;
     post.flags.post_pending = true;
     post.pending_id = Some(short.id);
-    let out = store.execute(vec![one(post.clone())], 6_000).await.unwrap().remove(0);
+    let out = store.execute(&[one(post.clone())], 6_000).await.unwrap().remove(0);
     assert_eq!(out, CommandOutcome::Executed(vec![Err(TransferError::PendingTransferExpired)]));
     post.flags = TransferFlags { void_pending: true, ..TransferFlags::default() };
     post.id = TransferId::new();
     assert!(
-        matches!(store.execute(vec![one(post)], 6_000).await.unwrap().remove(0), CommandOutcome::Executed(r) if r[0].is_ok())
+        matches!(store.execute(&[one(post)], 6_000).await.unwrap().remove(0), CommandOutcome::Executed(r) if r[0].is_ok())
     );
     assert!(store.expired_pending(7_000, 10).await.unwrap().is_empty());
     assert_eq!(balance(store, a.id).await.available(), 750);
@@ -183,23 +214,23 @@ pub async fn idempotency_keys_replay_refuse_and_remember_failures(store: &dyn Le
     let b = new_account(store, customer("usr_b", "USD")).await;
 
     // A failure is remembered under its key, even after funds arrive.
-    let failed = store.execute(vec![keyed("k1", b"body-1", transfer(a.id, b.id, 50))], 1).await.unwrap().remove(0);
+    let failed = store.execute(&[keyed("k1", b"body-1", transfer(a.id, b.id, 50))], 1).await.unwrap().remove(0);
     assert_eq!(failed, CommandOutcome::Executed(vec![Err(TransferError::InsufficientFunds)]));
     run(store, one(transfer(world.id, a.id, 100))).await.unwrap();
-    let again = store.execute(vec![keyed("k1", b"body-1", transfer(a.id, b.id, 50))], 2).await.unwrap().remove(0);
+    let again = store.execute(&[keyed("k1", b"body-1", transfer(a.id, b.id, 50))], 2).await.unwrap().remove(0);
     assert_eq!(again, CommandOutcome::Replayed(vec![Err(TransferError::InsufficientFunds)]));
 
     // A success replays the same transfer; a different body under the key is refused.
-    let first = store.execute(vec![keyed("k2", b"body-2", transfer(a.id, b.id, 30))], 3).await.unwrap().remove(0);
+    let first = store.execute(&[keyed("k2", b"body-2", transfer(a.id, b.id, 30))], 3).await.unwrap().remove(0);
     let CommandOutcome::Executed(r) = first else { panic!() };
-    let replay = store.execute(vec![keyed("k2", b"body-2", transfer(a.id, b.id, 30))], 4).await.unwrap().remove(0);
+    let replay = store.execute(&[keyed("k2", b"body-2", transfer(a.id, b.id, 30))], 4).await.unwrap().remove(0);
     assert_eq!(replay, CommandOutcome::Replayed(r));
-    let other = store.execute(vec![keyed("k2", b"body-x", transfer(a.id, b.id, 30))], 5).await.unwrap().remove(0);
+    let other = store.execute(&[keyed("k2", b"body-x", transfer(a.id, b.id, 30))], 5).await.unwrap().remove(0);
     assert_eq!(other, CommandOutcome::KeyReused);
     // Within one batch too.
     let both = store
         .execute(
-            vec![
+            &[
                 keyed("k3", b"b3", transfer(a.id, b.id, 1)),
                 keyed("k3", b"b3", transfer(a.id, b.id, 1)),
                 keyed("k3", b"zz", transfer(a.id, b.id, 1)),
@@ -263,7 +294,7 @@ pub async fn keys_taken_are_known_to_custody(store: &dyn LedgerStore, custody: &
     let world = store.system_account("sandbox_world", &usd, 1).await.unwrap();
     let a = new_account(store, customer("usr_a", "USD")).await;
     assert!(!custody.idempotency_key_used("usr_a", "k-used").await.unwrap());
-    let done = store.execute(vec![keyed("k-used", b"body", transfer(world.id, a.id, 5))], 1).await.unwrap().remove(0);
+    let done = store.execute(&[keyed("k-used", b"body", transfer(world.id, a.id, 5))], 1).await.unwrap().remove(0);
     assert!(matches!(done, CommandOutcome::Executed(r) if r[0].is_ok()));
     assert!(custody.idempotency_key_used("usr_a", "k-used").await.unwrap());
     assert!(!custody.idempotency_key_used("usr_b", "k-used").await.unwrap());

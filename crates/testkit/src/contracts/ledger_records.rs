@@ -32,7 +32,7 @@ pub async fn outbox_has_one_event_per_committed_transfer<S: LedgerStore + Outbox
         one(transfer(a, b, 30)),
         one(hold.clone()),
     ];
-    store.execute(commands, 10).await.unwrap();
+    store.execute(&commands, 10).await.unwrap();
     let mut events = Vec::new();
     for c in store.journal_after(0, 100).await.unwrap() {
         let owner = |id| async move { store.account(id).await.unwrap().unwrap().owner };
@@ -60,7 +60,7 @@ pub async fn statements_read_posted_movements_by_time(store: &dyn LedgerStore) {
     let world = store.system_account("sandbox_world", &usd, 1).await.unwrap();
     let a = open(store, "usr_a").await;
     let b = open(store, "usr_b").await;
-    let at = |ms: i64, t| async move { store.execute(vec![one(t)], ms).await.unwrap() };
+    let at = |ms: i64, t| async move { store.execute(&[one(t)], ms).await.unwrap() };
     at(1_000, transfer(world.id, a, 500)).await;
     at(2_000, transfer(a, b, 100)).await;
     let mut hold = transfer(a, b, 50);
