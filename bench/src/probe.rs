@@ -21,7 +21,7 @@ struct Sums {
 pub struct Probe {
     at: Instant,
     sums: Sums,
-    cpu: ([f64; 2], HashMap<u32, f64>),
+    cpu: ([f64; 3], HashMap<u32, f64>),
     machine: f64,
 }
 
@@ -34,6 +34,8 @@ pub struct Diagnosis {
     pub from_view: Option<f64>,
     /// Cores busy on average: server, PostgreSQL, load generator.
     pub cores: [f64; 3],
+    /// Of the server's, its `ledger-batches` thread's (see `BATCH_THREAD`).
+    pub batch_thread_cores: f64,
     /// Cores busy on average in the whole machine (`/proc/stat`: everything but idle and I/O
     /// wait), the kernel's work for all of them included.
     pub machine_cores: f64,
@@ -63,9 +65,28 @@ async fn sums(metrics_url: &str) -> Sums {
 /// Clock ticks per second in `/proc`'s CPU times (USER_HZ, 100 on Linux).
 const TICKS_PER_SECOND: f64 = 100.0;
 
+/// The server's thread that decides and encodes every ledger batch (crates/ledger/src/batcher.rs):
+/// with PostgreSQL's backend, the serial path each batch takes, so what it saves shortens every
+/// batch, which the server's whole figure blurs.
+const BATCH_THREAD: &str = "ledger-batches";
+
 /// CPU seconds (user + system) a process has used, 0 if it is gone.
 fn cpu_seconds(pid: u32) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    stat_cpu_seconds(&format!("/proc/{pid}/stat"))
+}
+
+/// CPU seconds of a process's threads named `name` (`/proc/<pid>/task/<tid>/comm`).
+fn thread_cpu_seconds(pid: u32, name: &str) -> f64 {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0.0 };
+    dir.filter_map(Result::ok)
+        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name))
+        .map(|t| stat_cpu_seconds(&t.path().join("stat").to_string_lossy()))
+        .sum()
+}
+
+/// CPU seconds (user + system) from a process's or a thread's `stat` file, 0 if it is gone.
+fn stat_cpu_seconds(path: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(path) else { return 0.0 };
     // Fields after the command name, which is in parentheses and may hold spaces.
     let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -94,9 +115,13 @@ fn machine_busy_seconds() -> f64 {
     (at(0) + at(1) + at(2) + at(5) + at(6) + at(7)) / TICKS_PER_SECOND
 }
 
-/// The server's and this process's CPU seconds, and PostgreSQL's processes' by pid.
-fn cpu(server_pid: u32) -> ([f64; 2], HashMap<u32, f64>) {
-    ([cpu_seconds(server_pid), cpu_seconds(std::process::id())], cpu_of("postgres"))
+/// The server's, this process's and the server's batch thread's CPU seconds, and PostgreSQL's
+/// processes' by pid.
+fn cpu(server_pid: u32) -> ([f64; 3], HashMap<u32, f64>) {
+    (
+        [cpu_seconds(server_pid), cpu_seconds(std::process::id()), thread_cpu_seconds(server_pid, BATCH_THREAD)],
+        cpu_of("postgres"),
+    )
 }
 
 impl Probe {
@@ -125,6 +150,7 @@ impl Probe {
             from_view: (after.reads > self.sums.reads)
                 .then(|| (after.from_view - self.sums.from_view) / (after.reads - self.sums.reads)),
             cores: [busy(own_after[0] - own_before[0]), busy(pg), busy(own_after[1] - own_before[1])],
+            batch_thread_cores: busy(own_after[2] - own_before[2]),
             machine_cores: busy(machine_busy_seconds() - self.machine),
         }
     }

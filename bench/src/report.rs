@@ -91,15 +91,16 @@ pub fn print(rows: &[Row], seconds: u64) {
     // Which process a change made cheaper. It moves with the machine's speed as transfers/s do
     // (a slower machine spends more CPU on each transfer), so compare runs made back to back.
     println!("\nCPU per transfer, µs (cores busy ÷ transfers/s; the machine's figure includes the kernel)\n");
-    println!("| workload | server | PostgreSQL | load generator | machine |");
-    println!("| --- | ---: | ---: | ---: | ---: |");
+    println!("| workload | server | of it, batch thread | PostgreSQL | load generator | machine |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     for r in rows {
         if let Some(d) = r.diagnosis {
             let us = |cores: f64| cores * 1e6 / r.per_second.max(1e-9);
             println!(
-                "| {} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
                 r.name,
                 us(d.cores[0]),
+                us(d.batch_thread_cores),
                 us(d.cores[1]),
                 us(d.cores[2]),
                 us(d.machine_cores)
