@@ -127,11 +127,11 @@ impl LedgerView {
     }
 
     /// A batch was decided and is on its way to commit: it started from `start` and ends at
-    /// `end`, and `accounts` are exact at `end` (those it read under the head's lock or from
-    /// the view, with its changes). Called before the batch commits, so that the next batch
-    /// can be decided from it while this one is in PostgreSQL; batches are decided one at a
-    /// time (`PgStore::decide`), in the order they take the head. Say what became of it with
-    /// `committed`, `failed` or `refused`.
+    /// `end`, and `accounts` are exact at `end` (those it read under the head's lock, with its
+    /// changes; or, decided from the view, only those it changed: the view holds the others).
+    /// Called before the batch commits, so that the next batch can be decided from it while
+    /// this one is in PostgreSQL; batches are decided one at a time (`PgStore::decide`), in the
+    /// order they take the head. Say what became of it with `committed`, `failed` or `refused`.
     pub(crate) fn decided(&self, start: Head, end: Head, accounts: impl IntoIterator<Item = Account>) -> Ticket {
         let mut s = self.state();
         s.next_ticket += 1;
