@@ -31,11 +31,14 @@ pub struct BatcherSettings {
     /// Sending a second small batch only once it held as many transfers as the one in flight
     /// measured 10% slower too (batches of 26 instead of 30).
     pub pipeline_min_transfers: usize,
+    /// The batch thread's nice value (0: the default priority; below 0 needs `CAP_SYS_NICE`):
+    /// see thread_priority.rs.
+    pub thread_nice: i32,
 }
 
 impl Default for BatcherSettings {
     fn default() -> Self {
-        Self { max_wait: Duration::ZERO, max_batch: 512, workers: 2, pipeline_min_transfers: 128 }
+        Self { max_wait: Duration::ZERO, max_batch: 512, workers: 2, pipeline_min_transfers: 128, thread_nice: 0 }
     }
 }
 
@@ -89,6 +92,7 @@ impl Batcher {
         // idle. Measured: 2.6 -> 2.0 ms per batch of 32 (bench/README.md). If the thread cannot
         // start, its receiver is dropped with it and every submit fails as `Unavailable`.
         let spawned = std::thread::Builder::new().name("ledger-batches".into()).spawn(move || {
+            crate::thread_priority::set_current_thread_nice(settings.thread_nice);
             match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => rt.block_on(async move {
                     let mut running = tokio::task::JoinSet::new();

@@ -13,6 +13,7 @@ mod expiry;
 mod relay;
 mod service;
 mod statement;
+mod thread_priority;
 mod verifier;
 
 pub use adjustments::Proposal;

@@ -58,6 +58,7 @@ pub struct Config {
     pub ledger_batch_max_wait: Duration,
     pub ledger_batch_max: usize,
     pub ledger_batch_workers: usize,
+    pub ledger_batch_thread_nice: i32,
     pub ledger_view_accounts: usize,
     /// How often one instance runs `ledger verify` in the background; zero: never.
     pub ledger_verify_interval: Duration,
@@ -275,6 +276,7 @@ impl Config {
             ledger_batch_max_wait: Duration::from_micros(raw.parse("LEDGER_BATCH_MAX_WAIT_MICROS")?),
             ledger_batch_max: raw.parse("LEDGER_BATCH_MAX")?,
             ledger_batch_workers: raw.parse("LEDGER_BATCH_WORKERS")?,
+            ledger_batch_thread_nice: raw.parse("LEDGER_BATCH_THREAD_NICE")?,
             ledger_view_accounts: raw.parse("LEDGER_VIEW_ACCOUNTS")?,
             ledger_verify_interval: Duration::from_secs(raw.parse("LEDGER_VERIFY_INTERVAL_SECONDS")?),
             custody_mnemonic: raw.secret("CUSTODY_MNEMONIC"),
@@ -331,6 +333,9 @@ impl Config {
         }
         if !(1..=10_000).contains(&self.ledger_batch_max) || !(1..=64).contains(&self.ledger_batch_workers) {
             problems.push("LEDGER_BATCH_MAX must be 1 to 10000 and LEDGER_BATCH_WORKERS 1 to 64".to_owned());
+        }
+        if !(-20..=19).contains(&self.ledger_batch_thread_nice) {
+            problems.push("LEDGER_BATCH_THREAD_NICE must be -20 to 19".to_owned());
         }
         if self.login_lockout_threshold < 3 {
             problems.push("LOGIN_LOCKOUT_THRESHOLD must be at least 3".to_owned());
@@ -530,5 +535,10 @@ mod tests {
         assert!(err.contains("LISTEN_ADDR"), "{err}");
         let err = load(&[("CORS_ALLOWED_ORIGINS", "https://a.example/path")]).expect_err("invalid").to_string();
         assert!(err.contains("CORS_ALLOWED_ORIGINS"), "{err}");
+        for nice in ["-21", "20", "high"] {
+            let err = load(&[("LEDGER_BATCH_THREAD_NICE", nice)]).expect_err("invalid").to_string();
+            assert!(err.contains("LEDGER_BATCH_THREAD_NICE"), "{nice}: {err}");
+        }
+        assert_eq!(load(&[]).expect("defaults are valid").ledger_batch_thread_nice, -5);
     }
 }

@@ -128,6 +128,11 @@ pub const SETTINGS: &[Setting] = &[
         "PostgreSQL: ledger batches in flight at once per instance, each on a connection of its own. With 2, a large batch (128 transfers or more) is in the database while the next is decided and sent, to take the journal head right after it (pipelining: about 10% more transfers/s on the batch endpoint, bench/README.md); smaller batches go one at a time, which measured faster for them. SQLite always uses 1.",
     ),
     s(
+        "LEDGER_BATCH_THREAD_NICE",
+        Some("-5"),
+        "Nice value (-20 to 19) of the thread that decides, sends and commits every ledger batch, so it runs before the HTTP workers when both want a core: each batch waits for it (bench/README.md). Below 0 needs `CAP_SYS_NICE` (the Kubernetes manifests and compose file grant it); without it the server logs a warning and runs at the default priority. 0 leaves the thread alone.",
+    ),
+    s(
         "LEDGER_VIEW_ACCOUNTS",
         Some("100000"),
         "PostgreSQL: accounts each instance remembers as of its last ledger batch, so a batch touching only those is decided without reading them first (one round trip instead of two; PostgreSQL refuses it if anything moved, and it runs again the ordinary way). 0 turns this off.",

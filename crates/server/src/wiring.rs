@@ -261,6 +261,7 @@ pub fn ledger(config: &Config, stores: &Stores) -> anyhow::Result<LedgerService>
             max_batch: config.ledger_batch_max,
             // SQLite has one writer: a second batch in flight would only wait for it.
             workers: if matches!(config.database, DatabaseTarget::Sqlite(_)) { 1 } else { config.ledger_batch_workers },
+            thread_nice: config.ledger_batch_thread_nice,
             ..BatcherSettings::default()
         },
     );

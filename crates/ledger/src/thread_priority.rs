@@ -1,0 +1,63 @@
+//! The ledger batch thread's scheduling priority.
+//!
+//! Every batch passes through that one thread twice: it decides and encodes the batch before
+//! PostgreSQL can start on it, and reads the commit before it can answer the callers and send
+//! the next batch. So whenever it is ready to run but waits for a core behind the HTTP
+//! workers, the database waits too. Measured on a 2-core machine shared with PostgreSQL and
+//! the load generator (`perf sched`, bench/README.md): at the default priority the thread
+//! spent about 0.6 ms per batch ready but not running, on batches of about 2 ms. A lower nice
+//! value makes the scheduler run it first when it wakes.
+//!
+//! On Linux the nice value belongs to the thread: `setpriority(PRIO_PROCESS, 0, n)` changes
+//! only the calling thread (setpriority(2), "BUGS"). Going below 0 needs `CAP_SYS_NICE` or an
+//! `RLIMIT_NICE` allowing it (the compose file sets one); without either the thread keeps its
+//! priority and the server runs on, slower under CPU contention (docs/operations.md).
+
+/// Sets the calling thread's nice value (-20 to 19; 0 leaves it alone).
+pub(crate) fn set_current_thread_nice(nice: i32) {
+    if nice == 0 {
+        return;
+    }
+    match rustix::process::setpriority_process(None, nice) {
+        Ok(()) => tracing::info!(nice, "ledger batch thread priority set"),
+        // Info, not a warning: the server is correct either way, and a container without the
+        // privilege is the common case (docs/operations.md).
+        Err(e) => tracing::info!(
+            nice,
+            error = %e,
+            "the ledger batch thread keeps the default priority: a nice value below 0 needs \
+             CAP_SYS_NICE or an RLIMIT_NICE allowing it"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    /// The calling thread's nice value, as the kernel reports it (proc(5): field 19 of
+    /// /proc/thread-self/stat, counted after the command name, which may hold spaces).
+    fn nice_of_this_thread() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let after_name = stat.rsplit_once(')').unwrap().1;
+        after_name.split_whitespace().nth(16).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn the_nice_value_applies_to_the_calling_thread_only() {
+        // Raising the nice value (a lower priority) needs no privilege, so this runs anywhere.
+        let before = nice_of_this_thread();
+        let (inside, other) = std::thread::scope(|s| {
+            let inside = s.spawn(|| {
+                super::set_current_thread_nice(before + 3);
+                nice_of_this_thread()
+            });
+            let inside = inside.join().unwrap();
+            let other = s.spawn(nice_of_this_thread).join().unwrap();
+            (inside, other)
+        });
+        assert_eq!(inside, before + 3);
+        assert_eq!(other, before, "a new thread does not inherit another thread's change");
+        assert_eq!(nice_of_this_thread(), before);
+    }
+}
