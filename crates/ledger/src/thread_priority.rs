@@ -13,9 +13,10 @@
 //! `RLIMIT_NICE` allowing it (the compose file sets one); without either the thread keeps its
 //! priority and the server runs on, slower under CPU contention (docs/operations.md).
 
-/// Sets the calling thread's nice value (-20 to 19; 0 leaves it alone).
+/// Sets the calling thread's nice value (-20 to 19; 0 leaves it alone). Linux only: elsewhere
+/// `PRIO_PROCESS` names the whole process, not the thread.
 pub(crate) fn set_current_thread_nice(nice: i32) {
-    if nice == 0 {
+    if nice == 0 || !cfg!(target_os = "linux") {
         return;
     }
     match rustix::process::setpriority_process(None, nice) {
@@ -31,7 +32,7 @@ pub(crate) fn set_current_thread_nice(nice: i32) {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
@@ -47,16 +48,17 @@ mod tests {
     fn the_nice_value_applies_to_the_calling_thread_only() {
         // Raising the nice value (a lower priority) needs no privilege, so this runs anywhere.
         let before = nice_of_this_thread();
+        let lower = (before + 3).clamp(1, 19); // 0 would mean "leave it alone"
         let (inside, other) = std::thread::scope(|s| {
             let inside = s.spawn(|| {
-                super::set_current_thread_nice(before + 3);
+                super::set_current_thread_nice(lower);
                 nice_of_this_thread()
             });
             let inside = inside.join().unwrap();
             let other = s.spawn(nice_of_this_thread).join().unwrap();
             (inside, other)
         });
-        assert_eq!(inside, before + 3);
+        assert_eq!(inside, lower);
         assert_eq!(other, before, "a new thread does not inherit another thread's change");
         assert_eq!(nice_of_this_thread(), before);
     }
