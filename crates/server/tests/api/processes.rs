@@ -166,3 +166,30 @@ async fn custody_init_seals_one_seed_that_serve_unlocks_and_a_wrong_secret_key_r
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("custody seed cannot be opened"));
 }
+
+/// proc(5): a task's nice value, field 19 of its `stat`, counted after the command name.
+fn nice_of(task: &std::path::Path) -> i32 {
+    let stat = std::fs::read_to_string(task.join("stat")).unwrap();
+    stat.rsplit_once(')').unwrap().1.split_whitespace().nth(16).unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_batch_thread_runs_at_its_configured_nice_and_nothing_else_does() {
+    let dir = TempDir::new("nice");
+    let mut vars = base_vars(Backend::Sqlite, &dir).await;
+    // Above the test's own nice, which needs no privilege wherever the tests run.
+    let own = nice_of(std::path::Path::new("/proc/thread-self"));
+    let wanted = (own + 4).clamp(1, 19);
+    vars.insert("LEDGER_BATCH_THREAD_NICE".into(), wanted.to_string());
+    let s = serve(&vars);
+    wait_ready(&crate::helpers::client(), &s.base).await;
+    let mut batch_threads = Vec::new();
+    let mut others = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{}/task", s.child.id())).unwrap() {
+        let task = task.unwrap().path();
+        let name = std::fs::read_to_string(task.join("comm")).unwrap();
+        if name.trim() == "ledger-batches" { batch_threads.push(nice_of(&task)) } else { others.push(nice_of(&task)) }
+    }
+    assert_eq!(batch_threads, [wanted]);
+    assert!(!others.is_empty() && others.iter().all(|n| *n == own), "{others:?}");
+}
