@@ -130,7 +130,7 @@ pub const SETTINGS: &[Setting] = &[
     s(
         "LEDGER_BATCH_THREAD_NICE",
         Some("-5"),
-        "Nice value (-20 to 19) of the thread that decides, sends and commits every ledger batch, so it runs before the HTTP workers when both want a core: each batch waits for it (bench/README.md). Below 0 needs `CAP_SYS_NICE` (the Kubernetes manifests and compose file grant it); without it the server logs a warning and runs at the default priority. 0 leaves the thread alone.",
+        "Nice value (-20 to 19) of the thread that decides, sends and commits every ledger batch, so it runs before the HTTP workers when both want a core: each batch waits for it (bench/README.md). Below 0 needs `CAP_SYS_NICE` or an `RLIMIT_NICE` allowing it (the compose file sets one; Kubernetes cannot, docs/operations.md); without either the server says so in its log at start and the thread keeps the default priority. 0 leaves the thread alone.",
     ),
     s(
         "LEDGER_VIEW_ACCOUNTS",
