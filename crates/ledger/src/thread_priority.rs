@@ -37,12 +37,10 @@ pub(crate) fn set_current_thread_nice(nice: i32) {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    /// The calling thread's nice value, as the kernel reports it (proc(5): field 19 of
-    /// /proc/thread-self/stat, counted after the command name, which may hold spaces).
+    /// The calling thread's nice value (`getpriority(PRIO_PROCESS, 0)`: on Linux, this thread's).
+    /// The server's integration test reads it from /proc instead, for the real binary.
     fn nice_of_this_thread() -> i32 {
-        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-        let after_name = stat.rsplit_once(')').unwrap().1;
-        after_name.split_whitespace().nth(16).unwrap().parse().unwrap()
+        rustix::process::getpriority_process(None).unwrap()
     }
 
     #[test]
