@@ -3,6 +3,7 @@
 //! READ COMMITTED, one commit per batch (ledger.md).
 
 use crate::PgStore;
+use crate::batch_connection::BatchConnection;
 use crate::idempotency::digest;
 use crate::ledger_view::{Head, LedgerView, Ticket};
 use crate::numeric::Numeric;
@@ -89,7 +90,7 @@ fn sql(s: String) -> sqlx::AssertSqlSafe<String> {
 }
 
 struct PgLedgerTx {
-    tx: Transaction<'static, Postgres>,
+    conn: BatchConnection,
     /// The batch's clock, for the keys `write` inserts.
     now_ms: i64,
     /// Set when a statement failed in a way that running the whole batch again resolves.
@@ -122,14 +123,14 @@ struct PgLedgerTx {
 
 impl PgLedgerTx {
     fn new(
-        tx: Transaction<'static, Postgres>,
+        conn: BatchConnection,
         now_ms: i64,
         view: Arc<LedgerView>,
         serve: bool,
         turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     ) -> Self {
         Self {
-            tx,
+            conn,
             now_ms,
             retry: false,
             view,
@@ -256,7 +257,7 @@ impl PgLedgerTx {
         .bind(&prints)
         .bind(now_ms)
         .bind(&digests)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn.tx().await.map_err(store_error)?)
         .await
         .map_err(store_error)?;
         self.earlier_claims(claims, &inserted).await
@@ -277,7 +278,7 @@ impl PgLedgerTx {
             "SELECT owner_id, key, fingerprint, outcome FROM idempotency_keys WHERE digest = ANY($1::bytea[])",
         )
         .bind(&digests)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn.tx().await.map_err(store_error)?)
         .await
         .map_err(store_error)?;
         Ok(claims
@@ -294,15 +295,6 @@ impl PgLedgerTx {
             })
             .collect())
     }
-}
-
-/// The journal head's lock, taken first by every batch and held to its commit, so batches (of
-/// every instance) run one after another: journal sequence numbers are assigned, and committed,
-/// in one order. Taken once the head has reached `after_seq`, or is held by the batch that
-/// will take it there (`ledger_take_head`, migration 0011): a batch decided while the one
-/// before is still in PostgreSQL must take the head after it, whichever request arrives first.
-fn take_head(after_seq: i64) -> String {
-    format!("SELECT ledger_take_head({after_seq})")
 }
 
 #[async_trait]
@@ -324,7 +316,7 @@ impl LedgerTx for PgLedgerTx {
         // Behind every batch decided before this one (`PgStore::decide`), some perhaps still in
         // PostgreSQL: this one takes the head after them.
         let after_seq = from_view.as_ref().map_or_else(|| self.view.tip_seq(), |(head, _)| head.0);
-        self.tx.queue_before_next_query(&take_head(after_seq)).map_err(store_error)?;
+        self.conn.take_head_after(after_seq);
         if let Some((head, accounts)) = from_view {
             // From the view (ledger_view.rs): the head's lock goes out with the next statement,
             // the closing one unless a hold's resolution is read first. Keys are taken as free:
@@ -355,7 +347,7 @@ impl LedgerTx for PgLedgerTx {
         .bind(&keys)
         .bind(ids.iter().map(|i| i.0).collect::<Vec<uuid::Uuid>>())
         .bind(&digests)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn.tx().await.map_err(store_error)?)
         .await
         .map_err(|e| self.failed(e))?;
         let mut taken: Vec<(String, String, Vec<u8>, String)> = Vec::new();
@@ -401,7 +393,7 @@ impl LedgerTx for PgLedgerTx {
         let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.0).collect();
         let rows = sqlx::query(sql(format!("SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id = ANY($1)")))
             .bind(&ids)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn.tx().await.map_err(store_error)?)
             .await
             .map_err(store_error)?;
         rows.iter().map(|r| chained(r).map(|c| c.transfer)).collect::<Result<_, _>>().map_err(store_error)
@@ -412,14 +404,16 @@ impl LedgerTx for PgLedgerTx {
         let rows: Vec<(uuid::Uuid, i64)> =
             sqlx::query_as("SELECT pending_id, flags FROM ledger_transfers WHERE pending_id = ANY($1)")
                 .bind(&ids)
-                .fetch_all(&mut *self.tx)
+                .fetch_all(self.conn.tx().await.map_err(store_error)?)
                 .await
                 .map_err(store_error)?;
         Ok(rows.into_iter().map(|(id, flags)| (TransferId(id), TransferFlags::from_bits(flags).post_pending)).collect())
     }
 
     /// One statement (data-modifying CTEs, each on rows this transaction holds under the
-    /// head's lock, or inserts), sent with the COMMIT behind it: the batch's last round trip.
+    /// head's lock, or inserts), the batch's last round trip: sent with the COMMIT behind it,
+    /// or, decided from the view with nothing read, alone with the head's lock inside its Sync
+    /// (batch_connection.rs).
     /// The keys are inserted here, with their outcomes: one row version each, not a claim
     /// followed by an update. `ledger_expect` refuses it unless the head and every account are
     /// still what the batch was decided on: always so for a batch that read them under its
@@ -457,7 +451,6 @@ impl LedgerTx for PgLedgerTx {
             }
             None => start,
         };
-        self.tx.commit_after_next_query();
         let query = sqlx::query(
             "WITH
              counters AS (
@@ -537,7 +530,8 @@ impl LedgerTx for PgLedgerTx {
         // for the head usually arrives second and need not wait for this one's.
         let turn = self.decide();
         let done = {
-            let mut sent = std::pin::pin!(query.execute(&mut *self.tx));
+            let conn = self.conn.closing().map_err(store_error)?;
+            let mut sent = std::pin::pin!(query.execute(conn));
             let first = futures::poll!(sent.as_mut());
             drop(turn);
             match first {
@@ -575,8 +569,8 @@ impl LedgerStore for PgStore {
         account: Account,
         idempotency: Option<Idempotency>,
     ) -> Result<Created<Account>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let mut ltx = PgLedgerTx::new(tx, account.created_at, self.view.clone(), false, None);
+        let conn = BatchConnection::new(self.pool.acquire().await.map_err(store_error)?);
+        let mut ltx = PgLedgerTx::new(conn, account.created_at, self.view.clone(), false, None);
         if let Some(k) = &idempotency {
             let prior = ltx.claim_keys(&[k], account.created_at).await?;
             if let Some(Some((fingerprint, outcome))) = prior.into_iter().next() {
@@ -589,7 +583,7 @@ impl LedgerStore for PgStore {
                 return Ok(Created::Replayed(found));
             }
         }
-        tx = ltx.tx;
+        let mut tx = ltx.conn.into_tx().await.map_err(store_error)?;
         insert_account(&mut tx, &account).await.map_err(store_error)?;
         if let Some(k) = &idempotency {
             sqlx::query("UPDATE idempotency_keys SET outcome = $3 WHERE digest = $4 AND owner_id = $1 AND key = $2")
@@ -714,10 +708,10 @@ impl LedgerStore for PgStore {
         loop {
             attempts += 1;
             let (lane, _taken) = self.lane().await;
-            let tx = lane.begin().await.map_err(store_error)?;
+            let conn = BatchConnection::new(lane.acquire().await.map_err(store_error)?);
             let turn = self.decide.clone().lock_owned().await;
             // The view serves first attempts only: a second reads what moved.
-            let mut ltx = PgLedgerTx::new(tx, now_ms, self.view.clone(), attempts == 1, Some(turn));
+            let mut ltx = PgLedgerTx::new(conn, now_ms, self.view.clone(), attempts == 1, Some(turn));
             let result = match execute_batch(&mut ltx, commands, now_ms).await {
                 // Nothing to write, yet refusals were decided from the view: assert it all the same.
                 Ok(outcomes) if ltx.fast && ltx.written.is_none() => {
@@ -730,7 +724,7 @@ impl LedgerStore for PgStore {
                     // Nothing written: what it read goes into the view all the same.
                     drop(ltx.decide());
                     let fast = ltx.fast;
-                    let committed = ltx.tx.commit().await;
+                    let committed = ltx.conn.commit().await;
                     if let Some(ticket) = ltx.decided {
                         match &committed {
                             Ok(()) => self.view.committed(ticket, fast),

@@ -2,6 +2,7 @@
 //! read-only queries (`DATABASE_REPLICA_URL`).
 #![forbid(unsafe_code)]
 
+mod batch_connection;
 mod custody;
 mod idempotency;
 mod identity;

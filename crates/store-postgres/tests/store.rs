@@ -590,3 +590,85 @@ async fn pipelined_begin_and_commit_keep_transactions_whole() {
     insert(6).execute(&mut *conn).await.unwrap();
     assert_eq!(count().await, 4);
 }
+
+/// The patched driver's `queue_in_next_query_sync` (third_party/README.md): a statement queued
+/// inside the next query's Sync runs ahead of it in one implicit transaction, committed at the
+/// Sync with it or rolled back with it, with no BEGIN or COMMIT sent. The ledger closes a
+/// batch decided from its view this way (batch_connection.rs).
+#[tokio::test]
+async fn a_statement_queued_inside_a_sync_commits_or_rolls_back_with_the_query() {
+    let url = postgres::fresh_database().await;
+    let store = connect(&url, None);
+    let pool = store.pool();
+    sqlx::raw_sql(
+        "CREATE TABLE synced (v BIGINT PRIMARY KEY);
+         CREATE TABLE guard (id INT PRIMARY KEY, v INT NOT NULL); INSERT INTO guard VALUES (1, 0)",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let values =
+        || async { sqlx::query_scalar::<_, i64>("SELECT v FROM synced ORDER BY v").fetch_all(pool).await.unwrap() };
+    let insert = |v: i64| sqlx::query("INSERT INTO synced VALUES ($1)").bind(v);
+    let mut conn = pool.acquire().await.unwrap();
+
+    // Both land: the first time the query is prepared first (a round trip of its own, before
+    // the queued statement goes out), the second time it comes from the statement cache.
+    for v in [1, 2] {
+        conn.queue_in_next_query_sync(&format!("INSERT INTO synced VALUES ({})", v + 100));
+        insert(v).execute(&mut *conn).await.unwrap();
+    }
+    assert_eq!(values().await, [1, 2, 101, 102]);
+
+    // One transaction: the query sees the queued statement's transaction id as its own.
+    sqlx::raw_sql("CREATE TABLE xids (x BIGINT)").execute(pool).await.unwrap();
+    conn.queue_in_next_query_sync("INSERT INTO xids SELECT txid_current()");
+    let same: bool = sqlx::query_scalar("SELECT txid_current() = (SELECT x FROM xids) AND $1")
+        .bind(true)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert!(same, "the queued statement and the query ran in one transaction");
+
+    // The query fails: the queued statement's insert is rolled back with it.
+    conn.queue_in_next_query_sync("INSERT INTO synced VALUES (103)");
+    assert!(insert(1).execute(&mut *conn).await.is_err());
+    assert_eq!(values().await, [1, 2, 101, 102]);
+
+    // The queued statement fails: the query does not run, its answer is that error, and the
+    // connection is fit for the next query.
+    conn.queue_in_next_query_sync("SELECT 1 / 0");
+    let refused = insert(3).execute(&mut *conn).await.unwrap_err();
+    assert!(refused.to_string().contains("division by zero"), "{refused}");
+    assert_eq!(values().await, [1, 2, 101, 102]);
+    insert(3).execute(&mut *conn).await.unwrap();
+    assert_eq!(values().await, [1, 2, 3, 101, 102]);
+
+    // Only ahead of a prepared query: refused before anything is sent, and not kept for later.
+    conn.queue_in_next_query_sync("INSERT INTO synced VALUES (104)");
+    assert!(sqlx::raw_sql("SELECT 1").execute(&mut *conn).await.is_err());
+    insert(4).execute(&mut *conn).await.unwrap();
+    assert_eq!(values().await, [1, 2, 3, 4, 101, 102]);
+
+    // A lock the queued statement takes is held when the query starts, whose snapshot shows
+    // what committed before it was granted, and it is held to the Sync's commit, not beyond.
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("UPDATE guard SET v = 7 WHERE id = 1").execute(&mut *holder).await.unwrap();
+    let reader = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let mut conn = pool.acquire().await.unwrap();
+            conn.queue_in_next_query_sync("SELECT 1 FROM guard WHERE id = 1 FOR UPDATE");
+            sqlx::query_scalar::<_, i32>("SELECT v FROM guard WHERE id = $1")
+                .bind(1)
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!reader.is_finished(), "the queued lock waits for the holder");
+    holder.commit().await.unwrap();
+    assert_eq!(reader.await.unwrap(), 7);
+    sqlx::query("SELECT 1 FROM guard WHERE id = $1 FOR UPDATE NOWAIT").bind(1).execute(&mut *conn).await.unwrap();
+}

@@ -217,6 +217,15 @@ impl PgConnection {
             self.inner.pipelined_commit = PipelinedCommit::None;
         }
 
+        // Protocol Bank patch: statements to run inside this query's Sync
+        // (`queue_in_next_query_sync`), taken before anything below can run a query of its own.
+        let same_sync = std::mem::take(&mut self.inner.same_sync);
+        if !same_sync.is_empty() && arguments.is_none() {
+            return Err(err_protocol!(
+                "statements queued inside the next query's Sync need a prepared query behind them"
+            ));
+        }
+
         // before we continue, wait until we are "ready" to accept more queries
         if !pipelined {
             self.wait_until_ready().await?;
@@ -255,6 +264,33 @@ impl PgConnection {
                 self.wait_until_ready().await?;
             }
             ahead = self.inner.pending_ready_for_query_count;
+
+            // Protocol Bank patch: the statements queued inside this query's Sync, through the
+            // unnamed statement and portal (which this query's must not be).
+            if !same_sync.is_empty() && statement == StatementId::UNNAMED {
+                return Err(err_protocol!(
+                    "statements queued inside the next query's Sync need a persistent statement behind them"
+                ));
+            }
+            for sql in &same_sync {
+                self.inner.stream.write_msg(Parse {
+                    param_types: &[],
+                    query: sql,
+                    statement: StatementId::UNNAMED,
+                })?;
+                self.inner.stream.write_msg(Bind {
+                    portal: PortalId::UNNAMED,
+                    statement: StatementId::UNNAMED,
+                    formats: &[],
+                    num_params: 0,
+                    params: &[],
+                    result_formats: &[],
+                })?;
+                self.inner.stream.write_msg(message::Execute {
+                    portal: PortalId::UNNAMED,
+                    limit: 0,
+                })?;
+            }
 
             // bind to attach the arguments to the statement and create a portal
             self.inner.stream.write_msg(Bind {
@@ -320,6 +356,7 @@ impl PgConnection {
         // Protocol Bank patch: the answers to what went ahead of this query (a pipelined BEGIN,
         // or anything still in flight when the BEGIN was queued) come first.
         self.drain_ready_for_query(ahead).await?;
+        self.drain_same_sync(same_sync.len()).await?;
 
         Ok(try_stream! {
             loop {

@@ -82,6 +82,9 @@ pub struct PgConnectionInner {
     // (`queue_before_next_query` too): the next query does not wait for its answer first.
     pub(crate) begin_queued: bool,
     pub(crate) pipelined_commit: PipelinedCommit,
+    // Protocol Bank patch: statements queued with `queue_in_next_query_sync`, written ahead of
+    // the next query's Bind, inside its Sync.
+    pub(crate) same_sync: Vec<String>,
 
     log_settings: LogSettings,
 }
@@ -170,6 +173,60 @@ impl PgConnection {
     pub fn queue_before_next_query(&mut self, sql: &str) -> Result<(), Error> {
         self.queue_simple_query(sql)?;
         self.inner.begin_queued = true;
+        Ok(())
+    }
+
+    /// Protocol Bank patch: queue `sql` (no parameters; rows it returns are read and dropped)
+    /// to run ahead of the next query inside that query's Sync: it is written as Parse, Bind
+    /// and Execute of the unnamed statement right before the query's own Bind, with no Sync
+    /// between them. Outside a transaction block PostgreSQL then runs both in one implicit
+    /// transaction, committed at the Sync, or rolled back whole if either fails ("Pipelining"
+    /// in the protocol's documentation, protocol-flow.html), and answers once: a transaction
+    /// of two statements in one round trip and one flush, with no BEGIN or COMMIT. In READ
+    /// COMMITTED the query's snapshot is taken after `sql` ran, as with
+    /// `queue_before_next_query`. The next query must be a prepared one (a query with
+    /// arguments, as `sqlx::query(…).bind(…)` makes); otherwise it fails without being sent.
+    /// If `sql` fails, the query does not run and its answer is that error.
+    pub fn queue_in_next_query_sync(&mut self, sql: &str) {
+        self.inner.same_sync.push(sql.to_owned());
+    }
+
+    /// Protocol Bank patch: reads the answers to the statements queued inside the current
+    /// query's Sync (`queue_in_next_query_sync`), so that what follows is the query's own. If
+    /// one failed, PostgreSQL skipped the rest up to the Sync (the query included) and rolled
+    /// the implicit transaction back: the ReadyForQuery is read and the error returned.
+    pub(crate) async fn drain_same_sync(&mut self, mut count: usize) -> Result<(), Error> {
+        while count > 0 {
+            match self.inner.stream.recv().await {
+                Ok(message) => match message.format {
+                    BackendMessageFormat::CommandComplete
+                    | BackendMessageFormat::EmptyQueryResponse => count -= 1,
+                    BackendMessageFormat::ReadyForQuery => {
+                        self.handle_ready_for_query(message)?;
+                        return Err(err_protocol!(
+                            "ReadyForQuery before the statements queued in its Sync completed"
+                        ));
+                    }
+                    // ParseComplete, BindComplete, the rows.
+                    _ => {}
+                },
+                Err(Error::Database(e)) => {
+                    while self.inner.pending_ready_for_query_count > 0 {
+                        match self.inner.stream.recv().await {
+                            Ok(message) => {
+                                if let BackendMessageFormat::ReadyForQuery = message.format {
+                                    self.handle_ready_for_query(message)?;
+                                }
+                            }
+                            Err(Error::Database(_)) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    return Err(Error::Database(e));
+                }
+                Err(e) => return Err(e),
+            }
+        }
         Ok(())
     }
 

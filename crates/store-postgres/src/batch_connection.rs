@@ -1,0 +1,92 @@
+//! A ledger batch's connection, and the transaction it opens only when it needs one.
+//!
+//! A batch decided from the instance's view (ledger_view.rs) sends one statement: its closing
+//! one. It goes out with no BEGIN and no COMMIT: the journal head's lock is queued inside that
+//! statement's Sync (the patched driver's `queue_in_next_query_sync`, third_party/README.md),
+//! so PostgreSQL runs the two as one implicit transaction, commits it at the Sync and answers
+//! once. With BEGIN, the lock, the statement and COMMIT each answered on their own, every batch
+//! cost PostgreSQL four replies (four flushes, four TLS records) and the batch thread up to
+//! four wake-ups. A batch that reads first, or reads a hold's resolution, opens a transaction
+//! as before, the head's lock queued ahead of its first statement.
+
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, Postgres, Transaction};
+
+/// The journal head's lock, taken first by every batch and held to its commit, so batches (of
+/// every instance) run one after another: journal sequence numbers are assigned, and committed,
+/// in one order. Taken once the head has reached `after_seq`, or is held by the batch that
+/// will take it there (`ledger_take_head`, migration 0011): a batch decided while the one
+/// before is still in PostgreSQL must take the head after it, whichever request arrives first.
+fn take_head(after_seq: i64) -> String {
+    format!("SELECT ledger_take_head({after_seq})")
+}
+
+pub(crate) struct BatchConnection {
+    /// Until a transaction is opened (or for good, when the batch closes without one).
+    conn: Option<PoolConnection<Postgres>>,
+    tx: Option<Transaction<'static, Postgres>>,
+    /// The head's lock, asked for and not yet queued: it goes ahead of the batch's first
+    /// statement.
+    head_after: Option<i64>,
+}
+
+fn gone() -> sqlx::Error {
+    sqlx::Error::Protocol("the ledger batch's connection was already given up".into())
+}
+
+impl BatchConnection {
+    pub(crate) fn new(conn: PoolConnection<Postgres>) -> Self {
+        Self { conn: Some(conn), tx: None, head_after: None }
+    }
+
+    /// The batch takes the journal head (after `after_seq`) before its first statement.
+    pub(crate) fn take_head_after(&mut self, after_seq: i64) {
+        self.head_after = Some(after_seq);
+    }
+
+    /// The batch's transaction, opened now if it is not yet (its BEGIN, and the head's lock if
+    /// asked for, go out with the next statement).
+    pub(crate) async fn tx(&mut self) -> Result<&mut PgConnection, sqlx::Error> {
+        if self.tx.is_none() {
+            let conn = self.conn.take().ok_or_else(gone)?;
+            // `Pool::begin` does the same for a connection it has just acquired.
+            let mut tx = Transaction::begin(conn, None).await?;
+            if let Some(after_seq) = self.head_after.take() {
+                tx.queue_before_next_query(&take_head(after_seq))?;
+            }
+            self.tx = Some(tx);
+        }
+        self.tx.as_deref_mut().ok_or_else(gone)
+    }
+
+    /// The connection for the batch's closing statement: in its transaction, with COMMIT
+    /// written right behind the statement; or, with no transaction opened, the bare connection
+    /// with the head's lock queued inside the statement's Sync (one implicit transaction).
+    /// Either way, once the statement's answer is in, the batch has committed or rolled back.
+    pub(crate) fn closing(&mut self) -> Result<&mut PgConnection, sqlx::Error> {
+        if let Some(tx) = self.tx.as_deref_mut() {
+            tx.commit_after_next_query();
+            return Ok(tx);
+        }
+        let conn = self.conn.as_deref_mut().ok_or_else(gone)?;
+        if let Some(after_seq) = self.head_after.take() {
+            conn.queue_in_next_query_sync(&take_head(after_seq));
+        }
+        Ok(conn)
+    }
+
+    /// Commits the transaction, if one was opened: a closing statement sent without one
+    /// committed at its Sync.
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        match self.tx {
+            Some(tx) => tx.commit().await,
+            None => Ok(()),
+        }
+    }
+
+    /// The batch's transaction, opened now if it is not yet, for statements of the caller's.
+    pub(crate) async fn into_tx(mut self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.tx().await?;
+        self.tx.ok_or_else(gone)
+    }
+}
