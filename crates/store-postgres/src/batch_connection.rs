@@ -6,8 +6,9 @@
 //! so PostgreSQL runs the two as one implicit transaction, commits it at the Sync and answers
 //! once. With BEGIN, the lock, the statement and COMMIT each answered on their own, every batch
 //! cost PostgreSQL four replies (four flushes, four TLS records) and the batch thread up to
-//! four wake-ups. A batch that reads first, or reads a hold's resolution, opens a transaction
-//! as before, the head's lock queued ahead of its first statement.
+//! four wake-ups. A batch that reads first, or reads a hold's resolution, opens a transaction:
+//! its BEGIN goes in the same write as its first statement, the head's lock inside that
+//! statement's Sync, and its COMMIT right behind its closing statement.
 
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, Postgres, Transaction};
@@ -44,15 +45,15 @@ impl BatchConnection {
         self.head_after = Some(after_seq);
     }
 
-    /// The batch's transaction, opened now if it is not yet (its BEGIN, and the head's lock if
-    /// asked for, go out with the next statement).
+    /// The batch's transaction, opened now if it is not yet: its BEGIN goes in the same write as
+    /// the next statement, and the head's lock, if asked for, inside that statement's Sync.
     pub(crate) async fn tx(&mut self) -> Result<&mut PgConnection, sqlx::Error> {
         if self.tx.is_none() {
             let conn = self.conn.take().ok_or_else(gone)?;
             // `Pool::begin` does the same for a connection it has just acquired.
             let mut tx = Transaction::begin(conn, None).await?;
             if let Some(after_seq) = self.head_after.take() {
-                tx.queue_before_next_query(&take_head(after_seq))?;
+                tx.queue_in_next_query_sync(&take_head(after_seq));
             }
             self.tx = Some(tx);
         }

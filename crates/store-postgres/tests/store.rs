@@ -556,39 +556,28 @@ async fn pipelined_begin_and_commit_keep_transactions_whole() {
     assert!(tx.commit().await.is_err(), "an aborted transaction's COMMIT answers ROLLBACK");
     assert_eq!(count().await, 3);
 
-    // A statement queued ahead of a query runs first, in the same write: a lock it takes is
-    // held when the query starts, whose snapshot then shows what committed before the lock was
-    // granted (READ COMMITTED: one snapshot per statement).
-    sqlx::raw_sql("CREATE TABLE guarded (id INT PRIMARY KEY, v INT NOT NULL); INSERT INTO guarded VALUES (1, 0)")
-        .execute(pool)
-        .await
-        .unwrap();
-    let mut holder = pool.begin().await.unwrap();
-    sqlx::query("UPDATE guarded SET v = 7 WHERE id = 1").execute(&mut *holder).await.unwrap();
-    let reader = {
-        let pool = pool.clone();
-        tokio::spawn(async move {
-            let mut tx = pool.begin().await.unwrap();
-            tx.queue_before_next_query("SELECT 1 FROM guarded WHERE id = 1 FOR UPDATE").unwrap();
-            let v: i32 =
-                sqlx::query_scalar("SELECT v FROM guarded WHERE id = $1").bind(1).fetch_one(&mut *tx).await.unwrap();
-            tx.commit().await.unwrap();
-            v
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!reader.is_finished(), "the queued lock waits for the holder");
-    holder.commit().await.unwrap();
-    assert_eq!(reader.await.unwrap(), 7);
+    // The first query is a simple one, or one on the unnamed statement: the queued BEGIN goes
+    // ahead of it all the same, the transaction holds, and the connection is fit afterwards.
+    for first in ["simple", "unnamed"] {
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+        match first {
+            "simple" => sqlx::raw_sql("INSERT INTO pipelined VALUES (7)").execute(&mut *tx).await.unwrap(),
+            _ => insert(7).persistent(false).execute(&mut *tx).await.unwrap(),
+        };
+        insert(8).execute(&mut *tx).await.unwrap();
+        drop(tx);
+        assert_eq!(count().await, 3, "{first}: rolled back");
+    }
 
-    // A queued statement that fails: the next query reports it, and the connection recovers.
-    let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
-    tx.queue_before_next_query("SELECT 1 / 0").unwrap();
-    let refused = insert(6).execute(&mut *tx).await.unwrap_err();
-    assert!(refused.to_string().contains("division by zero"), "{refused}");
-    drop(tx);
-    insert(6).execute(&mut *conn).await.unwrap();
-    assert_eq!(count().await, 4);
+    // A transaction in which nothing ran commits and rolls back cleanly, and leaves nothing
+    // behind for the connection's next query.
+    sqlx::Connection::begin(&mut *conn).await.unwrap().commit().await.unwrap();
+    sqlx::Connection::begin(&mut *conn).await.unwrap().rollback().await.unwrap();
+    drop(sqlx::Connection::begin(&mut *conn).await.unwrap());
+    insert(9).execute(&mut *conn).await.unwrap();
+    assert_eq!(count().await, 4, "seen from another connection: committed");
+    let probe = sqlx::raw_sql("SAVEPOINT probe").execute(&mut *conn).await;
+    assert!(probe.is_err(), "no transaction block left open");
 }
 
 /// The patched driver's `queue_in_next_query_sync` (third_party/README.md): a statement queued

@@ -78,8 +78,8 @@ pub struct PgConnectionInner {
     // Protocol Bank patch (pipelining; third_party/README.md): a BEGIN queued by
     // `Transaction::begin` goes out in the same write as the next query instead of costing a
     // round trip of its own, and a COMMIT asked for with `commit_after_next_query` goes out
-    // right behind the next query. `begin_queued` is set by anything queued that way
-    // (`queue_before_next_query` too): the next query does not wait for its answer first.
+    // right behind the next query. `begin_queued` is set when a BEGIN is queued that way:
+    // the next query does not wait for its answer first.
     pub(crate) begin_queued: bool,
     pub(crate) pipelined_commit: PipelinedCommit,
     // Protocol Bank patch: statements queued with `queue_in_next_query_sync`, written ahead of
@@ -164,27 +164,16 @@ impl PgConnection {
         Err(error)
     }
 
-    /// Protocol Bank patch: queue `sql` (simple protocol, no parameters; rows it returns are
-    /// read and dropped) to go out in the same write as the next query, ahead of it, as a
-    /// queued BEGIN does. PostgreSQL runs it to completion before that query starts, so in READ
-    /// COMMITTED the query's snapshot is taken after it: a lock taken here (`SELECT … FOR
-    /// UPDATE`) is held, and everything committed before it was granted is visible, when the
-    /// query reads. If it fails, the next query's answer is its error.
-    pub fn queue_before_next_query(&mut self, sql: &str) -> Result<(), Error> {
-        self.queue_simple_query(sql)?;
-        self.inner.begin_queued = true;
-        Ok(())
-    }
-
     /// Protocol Bank patch: queue `sql` (no parameters; rows it returns are read and dropped)
     /// to run ahead of the next query inside that query's Sync: it is written as Parse, Bind
     /// and Execute of the unnamed statement right before the query's own Bind, with no Sync
     /// between them. Outside a transaction block PostgreSQL then runs both in one implicit
     /// transaction, committed at the Sync, or rolled back whole if either fails ("Pipelining"
     /// in the protocol's documentation, protocol-flow.html), and answers once: a transaction
-    /// of two statements in one round trip and one flush, with no BEGIN or COMMIT. In READ
-    /// COMMITTED the query's snapshot is taken after `sql` ran, as with
-    /// `queue_before_next_query`. The next query must be a prepared one (a query with
+    /// of two statements in one round trip and one flush, with no BEGIN or COMMIT. Inside a
+    /// transaction, both simply run in it. In READ COMMITTED the query's snapshot is taken
+    /// after `sql` ran: a lock `sql` takes (`SELECT … FOR UPDATE`) is held, and everything
+    /// committed before it was granted is visible, when the query reads. The next query must be a prepared one (a query with
     /// arguments, as `sqlx::query(…).bind(…)` makes); otherwise it fails without being sent.
     /// If `sql` fails, the query does not run and its answer is that error.
     pub fn queue_in_next_query_sync(&mut self, sql: &str) {
