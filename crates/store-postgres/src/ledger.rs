@@ -299,10 +299,10 @@ impl PgLedgerTx {
 
 #[async_trait]
 impl LedgerTx for PgLedgerTx {
-    /// One round trip: the head's lock is queued ahead of one statement (both go with the
-    /// BEGIN), which then, in a snapshot taken once the head is held, locks the accounts in id
-    /// order and reads them, the keys already taken and the head. A key is only looked up
-    /// here; `write` inserts it with its outcome. Another batch cannot be writing the same key
+    /// One round trip: the head's lock is queued inside one statement's Sync, ahead of it (both
+    /// go with the BEGIN; batch_connection.rs), which then, in a snapshot taken once the head
+    /// is held, locks the accounts in id order and reads them, the keys already taken and the
+    /// head. A key is only looked up here; `write` inserts it with its outcome. Another batch cannot be writing the same key
     /// meanwhile (it would hold the head); an account opening under the same key can, and then
     /// `write` fails on the key's uniqueness and the batch runs again (`execute`).
     async fn claim_and_lock(

@@ -173,17 +173,19 @@ impl PgConnection {
     /// of two statements in one round trip and one flush, with no BEGIN or COMMIT. Inside a
     /// transaction, both simply run in it. In READ COMMITTED the query's snapshot is taken
     /// after `sql` ran: a lock `sql` takes (`SELECT … FOR UPDATE`) is held, and everything
-    /// committed before it was granted is visible, when the query reads. The next query must be a prepared one (a query with
-    /// arguments, as `sqlx::query(…).bind(…)` makes); otherwise it fails without being sent.
-    /// If `sql` fails, the query does not run and its answer is that error.
+    /// committed before it was granted is visible, when the query reads. The next query must
+    /// be a prepared one (a query with arguments, as `sqlx::query(…).bind(…)` makes, on a
+    /// persistent statement); otherwise it fails without being sent. If `sql` fails, the query
+    /// does not run and its answer is that error.
     pub fn queue_in_next_query_sync(&mut self, sql: &str) {
         self.inner.same_sync.push(sql.to_owned());
     }
 
     /// Protocol Bank patch: reads the answers to the statements queued inside the current
     /// query's Sync (`queue_in_next_query_sync`), so that what follows is the query's own. If
-    /// one failed, PostgreSQL skipped the rest up to the Sync (the query included) and rolled
-    /// the implicit transaction back: the ReadyForQuery is read and the error returned.
+    /// one failed, PostgreSQL skipped the rest up to the Sync (the query included), and rolled
+    /// back the implicit transaction (or left the open one aborted): the ReadyForQuery is read
+    /// and the error returned.
     pub(crate) async fn drain_same_sync(&mut self, mut count: usize) -> Result<(), Error> {
         while count > 0 {
             match self.inner.stream.recv().await {
