@@ -129,7 +129,7 @@ impl PgConnection {
     }
 
     /// Protocol Bank patch: reads the answers to the `count` ReadyForQuery-terminated messages
-    /// already sent ahead of the current query (a pipelined BEGIN, a queued statement), so that
+    /// already sent ahead of the current query (a pipelined BEGIN), so that
     /// what follows is the current query's. If one of them failed, the current query cannot
     /// have done its work (its transaction is aborted): its answer is read too, so that the
     /// first error is the one returned and the connection is left ready for the next query.
@@ -149,7 +149,16 @@ impl PgConnection {
                 Err(e) => return Err(e),
             }
         }
-        let Some(error) = first_error else { return Ok(()) };
+        match first_error {
+            Some(error) => self.fail_once_ready(error).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Protocol Bank patch: after `error`, reads everything still due up to the last
+    /// ReadyForQuery (later errors are its consequences), so the connection is left ready for
+    /// the next query, and returns `error`.
+    async fn fail_once_ready(&mut self, error: Error) -> Result<(), Error> {
         while self.inner.pending_ready_for_query_count > 0 {
             match self.inner.stream.recv().await {
                 Ok(message) => {
@@ -201,20 +210,7 @@ impl PgConnection {
                     // ParseComplete, BindComplete, the rows.
                     _ => {}
                 },
-                Err(Error::Database(e)) => {
-                    while self.inner.pending_ready_for_query_count > 0 {
-                        match self.inner.stream.recv().await {
-                            Ok(message) => {
-                                if let BackendMessageFormat::ReadyForQuery = message.format {
-                                    self.handle_ready_for_query(message)?;
-                                }
-                            }
-                            Err(Error::Database(_)) => {}
-                            Err(e) => return Err(e),
-                        }
-                    }
-                    return Err(Error::Database(e));
-                }
+                Err(Error::Database(e)) => return self.fail_once_ready(Error::Database(e)).await,
                 Err(e) => return Err(e),
             }
         }
