@@ -6,6 +6,9 @@ use pb_store_postgres::{PgStore, PgStoreOptions};
 use pb_testkit::{contracts, postgres};
 use std::time::Duration;
 
+#[path = "driver/pool_release.rs"]
+mod pool_release;
+
 fn connect(url: &str, replica: Option<&str>) -> PgStore {
     PgStore::connect(&PgStoreOptions {
         primary_url: url,

@@ -165,6 +165,14 @@ pub trait Connection: Send {
     #[doc(hidden)]
     fn should_flush(&self) -> bool;
 
+    /// Protocol Bank patch (third_party/README.md): true when the connection has nothing in
+    /// flight and nothing queued (every answer read, no transaction open, no ROLLBACK waiting to
+    /// be sent), so a pool may take it back as it is instead of pinging it first.
+    #[doc(hidden)]
+    fn is_idle_and_flushed(&self) -> bool {
+        false
+    }
+
     /// Establish a new database connection.
     ///
     /// A value of [`Options`][Self::Options] is parsed from the provided connection string. This parsing

@@ -304,6 +304,16 @@ impl<DB: Database> Floating<DB, Live<DB>> {
             }
         }
 
+        // Protocol Bank patch (third_party/README.md): a connection with every answer read and
+        // nothing queued goes back as it is. The ping below was a round trip per release (a
+        // Sync and PostgreSQL's ReadyForQuery, a wake-up on each side); all it can find on such
+        // a connection is a socket that broke since its last answer, which the pool's check of
+        // connections idle for a while (`test_before_acquire`) and the next query find too.
+        if self.raw.is_idle_and_flushed() {
+            self.release();
+            return true;
+        }
+
         // test the connection on-release to ensure it is still viable,
         // and flush anything time-sensitive like transaction rollbacks
         // if an Executor future/stream is dropped during an `.await` call, the connection

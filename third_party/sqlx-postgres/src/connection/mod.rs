@@ -390,6 +390,21 @@ impl Connection for PgConnection {
     fn should_flush(&self) -> bool {
         !self.inner.stream.write_buffer().is_empty()
     }
+
+    // Protocol Bank patch (third_party/README.md): every ReadyForQuery read, none owed, the
+    // server idle outside a transaction, nothing written but unsent and nothing queued to go
+    // with the next query. A dropped transaction queues its ROLLBACK (written, answer owed) and
+    // a query future dropped mid-flight leaves its Sync's answer owed: both still get pinged.
+    #[doc(hidden)]
+    fn is_idle_and_flushed(&self) -> bool {
+        self.inner.pending_ready_for_query_count == 0
+            && self.inner.transaction_depth == 0
+            && matches!(self.inner.transaction_status, TransactionStatus::Idle)
+            && self.inner.stream.write_buffer().is_empty()
+            && !self.inner.begin_queued
+            && self.inner.pipelined_commit == PipelinedCommit::None
+            && self.inner.same_sync.is_empty()
+    }
 }
 
 // Implement `AsMut<Self>` so that `PgConnection` can be wrapped in
