@@ -123,7 +123,8 @@ const PING_IF_IDLE: Duration = Duration::from_secs(1);
 /// query, and a ledger batch's transaction is only five. Like HikariCP's alive-bypass window,
 /// only a connection that sat idle (where a restart or failover may have broken it) is
 /// checked; one that breaks while in steady use fails its query, which callers see as
-/// `Unavailable`.
+/// `Unavailable`. On release, the patched pool pings only a connection with something still
+/// owed (third_party/README.md), for the same reason.
 fn options(options: &PgStoreOptions<'_>) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(options.max_connections)
