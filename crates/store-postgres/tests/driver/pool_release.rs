@@ -74,9 +74,16 @@ async fn a_connection_with_anything_owed_is_still_pinged_before_reuse() {
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM kept").fetch_one(&mut *conn).await.unwrap();
     assert_eq!(rows, 0, "rolled back");
 
-    // A statement queued for the next query's Sync is owed too.
-    conn.queue_in_next_query_sync("SELECT 1");
+    // A statement queued for the next query's Sync is owed too, and is not the next user's:
+    // the release drops it rather than run it ahead of someone else's query.
+    conn.queue_in_next_query_sync("INSERT INTO kept VALUES (2)");
     assert!(!conn.is_idle_and_flushed());
+    drop(conn);
+    let mut conn = pool.acquire().await.unwrap();
+    assert!(conn.is_idle_and_flushed());
+    let rows: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM kept WHERE v = $1").bind(2).fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(rows, 0, "the queued statement never ran");
     drop(conn);
 
     // A query abandoned in flight: its answers are read (or the connection replaced) before

@@ -329,6 +329,12 @@ impl Connection for PgConnection {
         // By sending a comment we avoid an error if the connection was in the middle of a rowset
         // self.execute("/* SQLx ping */").map_ok(|_| ()).boxed()
 
+        // Protocol Bank patch (third_party/README.md): a statement queued to ride inside the
+        // next query's Sync belongs to whoever queued it. The pool pings a connection on its way
+        // back (when anything is owed) and before handing out one that sat idle: either way the
+        // next query is someone else's, so the queue is dropped, never run ahead of it.
+        self.inner.same_sync.clear();
+
         // The simplest call-and-response that's possible.
         self.write_sync();
         self.wait_until_ready().await
