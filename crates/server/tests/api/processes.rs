@@ -4,14 +4,10 @@
 use crate::helpers::{Backend, base_vars};
 use pb_testkit::TempDir;
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_protocol-bank");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 fn command(vars: &HashMap<String, String>) -> Command {
     let mut cmd = Command::new(BIN);
@@ -22,7 +18,10 @@ fn command(vars: &HashMap<String, String>) -> Command {
 
 struct Serving {
     child: Child,
+    /// The public listener's URL, once the instance has logged it.
     base: String,
+    /// stdout and stderr: where the bound addresses are read, and shown when the instance fails.
+    log: std::path::PathBuf,
 }
 
 impl Drop for Serving {
@@ -32,26 +31,50 @@ impl Drop for Serving {
     }
 }
 
-fn serve(vars: &HashMap<String, String>) -> Serving {
-    let (port, admin) = (free_port(), free_port());
+/// Starts `serve` on ports the kernel picks at bind time (a port chosen here and handed over could
+/// be taken by another test's connection in between); `wait_ready` reads them from the log.
+fn serve(vars: &HashMap<String, String>, dir: &TempDir, name: &str) -> Serving {
+    let log = dir.path().join(format!("{name}.log"));
+    let out = std::fs::File::create(&log).unwrap();
     let child = command(vars)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--admin-listen", &format!("127.0.0.1:{admin}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .env("LOG_LEVEL", "info")
+        .env("LOG_FORMAT", "json")
+        .args(["serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
         .spawn()
         .unwrap();
-    Serving { child, base: format!("http://127.0.0.1:{port}") }
+    Serving { child, base: String::new(), log }
 }
 
-async fn wait_ready(client: &reqwest::Client, base: &str) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
+/// The public address from the instance's "listening" log line, once written.
+fn listening(log: &str) -> Option<String> {
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["message"] == "listening")
+        .and_then(|l| l["public"].as_str().map(|a| format!("http://{a}")))
+}
+
+/// Waits for `/ready` to say 200; fails early, with the instance's output, if it exits.
+async fn wait_ready(client: &reqwest::Client, s: &mut Serving) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = String::from("not listening yet");
     loop {
-        if let Ok(r) = client.get(format!("{base}/ready")).send().await
-            && r.status() == 200
-        {
-            return r.json().await.unwrap();
+        let output = std::fs::read_to_string(&s.log).unwrap_or_default();
+        if s.base.is_empty() {
+            s.base = listening(&output).unwrap_or_default();
         }
-        assert!(Instant::now() < deadline, "{base} did not become ready");
+        if !s.base.is_empty() {
+            match client.get(format!("{}/ready", s.base)).send().await {
+                Ok(r) if r.status() == 200 => return r.json().await.unwrap(),
+                Ok(r) => last = format!("{}: {}", r.status(), r.text().await.unwrap_or_default()),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        let exited = s.child.try_wait().unwrap();
+        if exited.is_some() || Instant::now() >= deadline {
+            panic!("{:?} did not become ready (exit: {exited:?}; last: {last})\n{output}", s.base);
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -64,11 +87,11 @@ async fn two_instances_on_one_postgres_and_redis_both_become_ready_and_stop_on_s
         vars.insert((*k).into(), (*v).into());
     }
     // Both start at once and race to migrate: the advisory lock makes that safe.
-    let mut a = serve(&vars);
-    let b = serve(&vars);
+    let mut a = serve(&vars, &dir, "a");
+    let mut b = serve(&vars, &dir, "b");
     let client = crate::helpers::client();
-    for s in [&a, &b] {
-        let ready = wait_ready(&client, &s.base).await;
+    for s in [&mut a, &mut b] {
+        let ready = wait_ready(&client, s).await;
         let backends: Vec<&str> =
             ready["checks"].as_array().unwrap().iter().map(|c| c["backend"].as_str().unwrap()).collect();
         assert_eq!(backends, ["postgres", "redis"]);
@@ -154,8 +177,8 @@ async fn custody_init_seals_one_seed_that_serve_unlocks_and_a_wrong_secret_key_r
     vars.insert("ETHEREUM_RPC_URL".into(), "http://127.0.0.1:1".into());
     let client = crate::helpers::client();
     {
-        let server = serve(&vars);
-        let ready = wait_ready(&client, &server.base).await;
+        let mut server = serve(&vars, &dir, "custody");
+        let ready = wait_ready(&client, &mut server).await;
         assert_eq!(ready["status"], "ready");
     }
 
@@ -181,8 +204,8 @@ async fn the_ledger_batch_thread_runs_at_its_configured_nice_and_nothing_else_do
     let own = nice_of(std::path::Path::new("/proc/thread-self"));
     let wanted = (own + 4).clamp(1, 19);
     vars.insert("LEDGER_BATCH_THREAD_NICE".into(), wanted.to_string());
-    let s = serve(&vars);
-    wait_ready(&crate::helpers::client(), &s.base).await;
+    let mut s = serve(&vars, &dir, "nice");
+    wait_ready(&crate::helpers::client(), &mut s).await;
     let mut batch_threads = Vec::new();
     let mut others = Vec::new();
     for task in std::fs::read_dir(format!("/proc/{}/task", s.child.id())).unwrap() {
