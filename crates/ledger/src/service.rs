@@ -429,6 +429,16 @@ impl LedgerService {
         self.submit_one(Command { idempotency: Some(idem), requests: vec![request] }).await
     }
 
+    /// Forgets up to `limit` Idempotency-Keys taken more than `retention` ago; returns how many.
+    pub async fn forget_idempotency_keys(
+        &self,
+        retention: std::time::Duration,
+        limit: u32,
+    ) -> Result<u64, LedgerError> {
+        let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        Ok(self.store.forget_idempotency_keys(self.clock.now_ms().saturating_sub(retention_ms), limit).await?)
+    }
+
     /// Voids holds past their timeout. Returns how many were voided.
     pub async fn void_expired(&self, limit: u32) -> Result<usize, LedgerError> {
         let expired = self.store.expired_pending(self.clock.now_ms(), limit).await?;

@@ -62,6 +62,8 @@ pub struct Config {
     pub ledger_view_accounts: usize,
     /// How often one instance runs `ledger verify` in the background; zero: never.
     pub ledger_verify_interval: Duration,
+    /// How long Idempotency-Keys are remembered; zero: forever.
+    pub idempotency_key_retention: Duration,
     pub custody_mnemonic: Option<SecretString>,
     pub ethereum_confirmations: u64,
     pub ethereum_start_block: Option<u64>,
@@ -279,6 +281,9 @@ impl Config {
             ledger_batch_thread_nice: raw.parse("LEDGER_BATCH_THREAD_NICE")?,
             ledger_view_accounts: raw.parse("LEDGER_VIEW_ACCOUNTS")?,
             ledger_verify_interval: Duration::from_secs(raw.parse("LEDGER_VERIFY_INTERVAL_SECONDS")?),
+            idempotency_key_retention: Duration::from_secs(
+                raw.parse::<u64>("IDEMPOTENCY_KEY_RETENTION_HOURS")?.saturating_mul(3600),
+            ),
             custody_mnemonic: raw.secret("CUSTODY_MNEMONIC"),
             ethereum_confirmations: raw.parse("ETHEREUM_CONFIRMATIONS")?,
             ethereum_start_block: match raw.get("ETHEREUM_START_BLOCK") {
@@ -342,6 +347,12 @@ impl Config {
         }
         if self.max_body_bytes < 1024 {
             problems.push("MAX_BODY_BYTES must be at least 1024".to_owned());
+        }
+        // A key forgotten sooner would let a retried withdrawal count as new against the daily
+        // limit (crates/custody/src/withdrawals.rs), and clients retry for hours.
+        if !self.idempotency_key_retention.is_zero() && self.idempotency_key_retention < Duration::from_secs(24 * 3600)
+        {
+            problems.push("IDEMPOTENCY_KEY_RETENTION_HOURS must be at least 24 (or 0: keep keys forever)".to_owned());
         }
         if self.database_max_connections == 0 {
             problems.push("DATABASE_MAX_CONNECTIONS must be at least 1".to_owned());
@@ -484,6 +495,15 @@ mod tests {
         ])
         .expect("valid");
         assert!(matches!(c.database, DatabaseTarget::Postgres { .. }));
+    }
+
+    #[test]
+    fn idempotency_keys_are_kept_thirty_days_at_least_one_or_forever() {
+        assert_eq!(load(&[]).expect("valid").idempotency_key_retention, Duration::from_secs(30 * 24 * 3600));
+        assert!(load(&[("IDEMPOTENCY_KEY_RETENTION_HOURS", "0")]).expect("valid").idempotency_key_retention.is_zero());
+        assert!(load(&[("IDEMPOTENCY_KEY_RETENTION_HOURS", "24")]).is_ok());
+        let err = load(&[("IDEMPOTENCY_KEY_RETENTION_HOURS", "23")]).expect_err("too short").to_string();
+        assert!(err.contains("IDEMPOTENCY_KEY_RETENTION_HOURS must be at least 24"), "{err}");
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub struct Server {
     leases: Arc<dyn pb_domain::LeaseStore>,
     outbox: Arc<dyn pb_domain::ledger::store::OutboxStore>,
     verify_every: Duration,
+    key_retention: Duration,
     watchers: Vec<pb_custody::DepositWatcher>,
     eth_sender: Option<pb_custody::EthSender>,
     sol_sender: Option<pb_custody::SolSender>,
@@ -118,6 +119,7 @@ impl Server {
             leases: stores.leases.clone(),
             outbox: stores.outbox.clone(),
             verify_every: config.ledger_verify_interval,
+            key_retention: config.idempotency_key_retention,
             watchers,
             eth_sender,
             sol_sender,
@@ -179,6 +181,16 @@ impl Server {
                 self.leases.clone(),
                 holder.clone(),
                 self.verify_every,
+                stop.clone(),
+            )));
+        }
+        if !self.key_retention.is_zero() {
+            workers.push(tokio::spawn(pb_ledger::forget_idempotency_keys(
+                self.state.ledger_arc(),
+                self.leases.clone(),
+                holder.clone(),
+                self.key_retention,
+                Duration::from_secs(600),
                 stop.clone(),
             )));
         }

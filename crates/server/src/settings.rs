@@ -138,6 +138,11 @@ pub const SETTINGS: &[Setting] = &[
         "PostgreSQL: accounts each instance remembers as of its last ledger batch, so a batch touching only those is decided without reading them first (one round trip instead of two; PostgreSQL refuses it if anything moved, and it runs again the ordinary way). 0 turns this off.",
     ),
     s(
+        "IDEMPOTENCY_KEY_RETENTION_HOURS",
+        Some("720"),
+        "How long an Idempotency-Key is remembered (30 days by default): a retry within it gets the first answer, and after it the same key is a new request. One instance at a time deletes older keys every 10 minutes (counter `idempotency_keys_forgotten_total`). At least 24 (the withdrawal limits count the last day's requests by their keys); 0 keeps every key forever.",
+    ),
+    s(
         "LEDGER_VERIFY_INTERVAL_SECONDS",
         Some("3600"),
         "How often one instance checks every ledger invariant and the hash chain in the background (gauge `ledger_verify_ok`); 0 turns it off.",

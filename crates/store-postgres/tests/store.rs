@@ -119,6 +119,11 @@ mod ledger {
     }
 
     #[tokio::test]
+    async fn idempotency_keys_past_retention_are_forgotten() {
+        contract::idempotency_keys_past_retention_are_forgotten(&migrated().await).await;
+    }
+
+    #[tokio::test]
     async fn keys_taken_are_known_to_custody() {
         let store = migrated().await;
         contract::keys_taken_are_known_to_custody(&store, &store).await;

@@ -517,6 +517,19 @@ impl LedgerStore for SqliteStore {
             .collect()
     }
 
+    async fn forget_idempotency_keys(&self, created_before_ms: i64, limit: u32) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM idempotency_keys WHERE rowid IN
+                 (SELECT rowid FROM idempotency_keys WHERE created_at < $1 LIMIT $2)",
+        )
+        .bind(created_before_ms)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(done.rows_affected())
+    }
+
     async fn verification_data(&self) -> Result<(Vec<Account>, Vec<ChainedTransfer>), StoreError> {
         // A read transaction: one consistent snapshot in WAL mode.
         let mut tx = self.pool.begin().await.map_err(store_error)?;

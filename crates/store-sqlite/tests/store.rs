@@ -79,6 +79,12 @@ mod ledger {
     }
 
     #[tokio::test]
+    async fn idempotency_keys_past_retention_are_forgotten() {
+        let (s, _d) = migrated().await;
+        contract::idempotency_keys_past_retention_are_forgotten(&s).await;
+    }
+
+    #[tokio::test]
     async fn keys_taken_are_known_to_custody() {
         let (s, _d) = migrated().await;
         contract::keys_taken_are_known_to_custody(&s, &s).await;

@@ -112,6 +112,11 @@ pub trait LedgerStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Everything `verify` needs, in commit order.
     async fn verification_data(&self) -> Result<(Vec<Account>, Vec<ChainedTransfer>), StoreError>;
+
+    /// Forgets up to `limit` Idempotency-Keys taken before `created_before_ms` (for the
+    /// retention worker; which of the old ones go first is not promised) and says how many
+    /// went. A request under a forgotten key is a new request. Journal rows are untouched.
+    async fn forget_idempotency_keys(&self, created_before_ms: i64, limit: u32) -> Result<u64, StoreError>;
 }
 
 /// The transactional outbox (see `outbox`: the journal itself): journal rows after a position,

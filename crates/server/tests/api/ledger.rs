@@ -231,6 +231,18 @@ async fn idempotency_keys_replay_refuse_and_remember_failures(app: TestApp) {
     let b = app.open_account(&bob, "USD").await;
     app.deposit(&bob, &b, "100").await;
     assert_eq!(app.send(&bob, "k-same", &b, &to, "100").await.status(), 201);
+
+    // Keys are remembered for the retention period, then forgotten: the same key is then a new
+    // request (here it succeeds, the account being funded now), and the journal keeps everything.
+    let ledger = app.state.ledger();
+    assert_eq!(pb_ledger::forget_once(ledger, std::time::Duration::from_secs(3600)).await.unwrap(), 0);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert!(pb_ledger::forget_once(ledger, std::time::Duration::ZERO).await.unwrap() >= 5);
+    let fresh = app.send(&alice, "k-fail", &from, &to, "100").await;
+    assert_eq!(fresh.status(), 201);
+    assert!(fresh.headers().get("idempotent-replayed").is_none());
+    assert_eq!(app.balance(&alice, &from).await["posted"], "9800");
+    assert!(ledger.verify().await.unwrap().ok());
 }
 
 async fn holds_capture_once_void_once_and_expire(app: TestApp) {

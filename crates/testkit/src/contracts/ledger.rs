@@ -287,6 +287,35 @@ pub async fn concurrent_debits_never_overdraw(store: Arc<dyn LedgerStore>) {
     assert!(report.ok(), "{:?}", report.problems);
 }
 
+/// Keys past their retention are forgotten, a bounded number per call: a request under a
+/// forgotten key runs anew; a key still within retention replays; the journal keeps everything.
+pub async fn idempotency_keys_past_retention_are_forgotten(store: &dyn LedgerStore) {
+    let usd = AssetCode::parse("USD").unwrap();
+    let world = store.system_account("sandbox_world", &usd, 1).await.unwrap();
+    let a = new_account(store, customer("usr_a", "USD")).await;
+    let at = |key: &str, now_ms: i64| {
+        let command = keyed(key, b"body", transfer(world.id, a.id, 5));
+        async move { store.execute(&[command], now_ms).await.unwrap().remove(0) }
+    };
+    let old_1 = at("old-1", 1_000).await;
+    at("old-2", 1_500).await;
+    at("old-3", 1_900).await;
+    let CommandOutcome::Executed(recent) = at("recent", 5_000).await else { panic!("executed") };
+
+    assert_eq!(store.forget_idempotency_keys(2_000, 2).await.unwrap(), 2, "at most the limit");
+    assert_eq!(store.forget_idempotency_keys(2_000, 2).await.unwrap(), 1);
+    assert_eq!(store.forget_idempotency_keys(2_000, 2).await.unwrap(), 0);
+
+    let again = at("old-1", 6_000).await;
+    assert!(matches!(&again, CommandOutcome::Executed(r) if r[0].is_ok()), "{again:?}");
+    assert_ne!(again, old_1, "a new transfer, not the first answer");
+    assert_eq!(at("recent", 6_000).await, CommandOutcome::Replayed(recent));
+    assert_eq!(balance(store, a.id).await.posted(), 25);
+    let (accounts, journal) = store.verification_data().await.unwrap();
+    assert_eq!(journal.len(), 5);
+    assert!(verify(&accounts, &journal).ok());
+}
+
 /// A key a ledger command took is known to custody's check (which decides whether a withdrawal
 /// is new and counts against the daily limit), under its owner only.
 pub async fn keys_taken_are_known_to_custody(store: &dyn LedgerStore, custody: &dyn pb_domain::custody::CustodyStore) {

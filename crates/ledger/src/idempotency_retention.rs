@@ -1,0 +1,66 @@
+//! Idempotency-Keys are remembered for `IDEMPOTENCY_KEY_RETENTION_HOURS` and then forgotten, so
+//! the table holds a window of requests rather than a row for every money-moving request ever
+//! made. A retry inside the window gets the first answer; after it, the same key is a new
+//! request (as with Stripe, which keeps keys 24 hours). One instance at a time (lease) deletes
+//! the old keys, in short statements of `CHUNK` keys each, so no long transaction or lock
+//! stands in the way of the ledger's batches. Counter: `idempotency_keys_forgotten_total`.
+
+use crate::{LedgerError, LedgerService};
+use pb_domain::{Clock, LeaseStore, SystemClock};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const LEASE: &str = "ledger-idempotency-retention";
+
+/// Keys deleted per statement.
+const CHUNK: u32 = 5_000;
+/// Statements per pass at most: a backlog (the first pass after the setting was lowered, say)
+/// goes over several passes instead of one long burst of deletes.
+const MAX_CHUNKS: usize = 100;
+
+/// One pass: deletes keys older than `retention`, chunk by chunk, until a chunk comes back
+/// short or `MAX_CHUNKS` ran. Returns how many went.
+pub async fn forget_once(ledger: &LedgerService, retention: Duration) -> Result<u64, LedgerError> {
+    let mut forgotten = 0;
+    for _ in 0..MAX_CHUNKS {
+        let n = ledger.forget_idempotency_keys(retention, CHUNK).await?;
+        forgotten += n;
+        if n < u64::from(CHUNK) {
+            break;
+        }
+    }
+    Ok(forgotten)
+}
+
+pub async fn forget_idempotency_keys(
+    ledger: Arc<LedgerService>,
+    leases: Arc<dyn LeaseStore>,
+    holder: String,
+    retention: Duration,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        // Stops between passes, never in the middle of one.
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        // The lease outlives the pass so another instance does not repeat it at once.
+        let ttl = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
+        match leases.try_acquire_lease(LEASE, &holder, SystemClock.now_ms(), ttl).await {
+            Ok(true) => match forget_once(&ledger, retention).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    metrics::counter!("idempotency_keys_forgotten_total").increment(n);
+                    tracing::info!(forgotten = n, "idempotency keys past their retention forgotten");
+                }
+                Err(e) => tracing::warn!(error = %e, "forgetting old idempotency keys failed"),
+            },
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "idempotency-retention lease unavailable"),
+        }
+    }
+}
