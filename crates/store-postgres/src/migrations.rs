@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "ledger_expect", include_str!("../migrations/0010_ledger_expect.sql")),
     (11, "ledger_take_head", include_str!("../migrations/0011_ledger_take_head.sql")),
     (12, "idempotency digest", include_str!("../migrations/0012_idempotency_digest.sql")),
+    (13, "idempotency retention", include_str!("../migrations/0013_idempotency_retention.sql")),
 ];
 
 pub(crate) fn migrator() -> Migrator {
@@ -31,4 +32,13 @@ pub(crate) fn migrator() -> Migrator {
 
 pub(crate) fn known_versions() -> Vec<i64> {
     MIGRATIONS.iter().map(|(v, _, _)| *v).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_migration_file_is_embedded() {
+        let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"));
+        pb_testkit::migrations::assert_every_file_embedded(dir, &super::known_versions());
+    }
 }

@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "withdrawals", include_str!("../migrations/0007_withdrawals.sql")),
     (8, "sweeps", include_str!("../migrations/0008_sweeps.sql")),
     (9, "journal is the outbox", include_str!("../migrations/0009_journal_outbox.sql")),
+    (10, "idempotency retention", include_str!("../migrations/0010_idempotency_retention.sql")),
 ];
 
 pub(crate) fn migrator() -> Migrator {
@@ -28,4 +29,13 @@ pub(crate) fn migrator() -> Migrator {
 
 pub(crate) fn known_versions() -> Vec<i64> {
     MIGRATIONS.iter().map(|(v, _, _)| *v).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_migration_file_is_embedded() {
+        let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"));
+        pb_testkit::migrations::assert_every_file_embedded(dir, &super::known_versions());
+    }
 }

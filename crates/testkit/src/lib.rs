@@ -6,6 +6,7 @@
 
 pub mod anvil;
 pub mod contracts;
+pub mod migrations;
 pub mod node;
 pub mod postgres;
 pub mod redis;
