@@ -15,7 +15,6 @@ mod sol_scanner;
 mod sol_sender;
 mod watcher;
 mod withdrawals;
-mod worker;
 
 pub use eth_scanner::EthScanner;
 pub use eth_sender::{EthSender, EthSenderSettings, LEASE as ETH_SENDER_LEASE, SendError};

@@ -9,7 +9,6 @@
 
 use crate::CustodyService;
 use crate::settlement::Settlement;
-use crate::worker::LeaseLoop;
 use crate::{SendError, SolToken};
 use base64::Engine as _;
 use pb_chains::SolAddress;
@@ -23,6 +22,7 @@ use pb_chains::sol_tx::{Instruction, SolKeypair, sign};
 use pb_domain::custody::{CustodyStore, Withdrawal};
 use pb_domain::{Clock, LeaseStore};
 use pb_ledger::LedgerService;
+use pb_ledger::{LEASE_TTL_MS, LeaseLoop};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -344,8 +344,14 @@ impl SolSender {
     }
 
     pub async fn run(self, leases: Arc<dyn LeaseStore>, holder: String, stop: tokio::sync::watch::Receiver<bool>) {
-        let lease =
-            LeaseLoop { lease: LEASE.to_owned(), leases, holder, clock: self.clock.as_ref(), poll: self.settings.poll };
+        let lease = LeaseLoop {
+            lease: LEASE.to_owned(),
+            leases,
+            holder,
+            clock: self.clock.as_ref(),
+            poll: self.settings.poll,
+            ttl_ms: LEASE_TTL_MS,
+        };
         lease.run(stop, || self.tick()).await;
     }
 }

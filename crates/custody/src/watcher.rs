@@ -8,12 +8,12 @@
 
 use crate::deposits::DepositBook;
 use crate::scanner::{ChainScanner, ScannedBlock};
-use crate::worker::LeaseLoop;
 use pb_chains::jsonrpc::RpcError;
 use pb_domain::custody::{CustodyStore, Deposit};
 use pb_domain::identity::ids::new_id;
 use pb_domain::{Clock, LeaseStore, StoreError};
 use pb_ledger::LedgerService;
+use pb_ledger::{LEASE_TTL_MS, LeaseLoop};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -173,6 +173,7 @@ impl DepositWatcher {
             holder,
             clock: self.clock.as_ref(),
             poll: self.settings.poll,
+            ttl_ms: LEASE_TTL_MS,
         };
         lease.run(stop, || async { self.tick().await.map(|_| ()) }).await;
     }

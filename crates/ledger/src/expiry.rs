@@ -2,7 +2,8 @@
 //! expired ones through the same batcher as every other transfer.
 
 use crate::LedgerService;
-use pb_domain::{Clock, LeaseStore, SystemClock};
+use crate::lease_loop::{LEASE_TTL_MS, LeaseLoop};
+use pb_domain::{LeaseStore, SystemClock};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,25 +14,18 @@ pub async fn expire_holds(
     leases: Arc<dyn LeaseStore>,
     holder: String,
     every: Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        // Stops between ticks, never in the middle of one: a lease renewal or a batch in flight
-        // finishes before the server hands the lease over.
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
-        match leases.try_acquire_lease(LEASE, &holder, SystemClock.now_ms(), 30_000).await {
-            Ok(true) => match ledger.void_expired(500).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(voided = n, "expired holds voided"),
-                Err(e) => tracing::warn!(error = %e, "voiding expired holds failed"),
-            },
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "hold-expiry lease unavailable"),
-        }
-    }
+    let ledger = ledger.as_ref();
+    let lease =
+        LeaseLoop { lease: LEASE.into(), leases, holder, clock: &SystemClock, poll: every, ttl_ms: LEASE_TTL_MS };
+    lease
+        .run(stop, move || async move {
+            let n = ledger.void_expired(500).await?;
+            if n > 0 {
+                tracing::info!(voided = n, "expired holds voided");
+            }
+            Ok::<_, crate::LedgerError>(())
+        })
+        .await
 }

@@ -5,8 +5,9 @@
 //! the old keys, in short statements of `CHUNK` keys each, so no long transaction or lock
 //! stands in the way of the ledger's batches. Counter: `idempotency_keys_forgotten_total`.
 
+use crate::lease_loop::LeaseLoop;
 use crate::{LedgerError, LedgerService};
-use pb_domain::{Clock, LeaseStore, SystemClock};
+use pb_domain::{LeaseStore, SystemClock};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,29 +39,20 @@ pub async fn forget_idempotency_keys(
     holder: String,
     retention: Duration,
     every: Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        // Stops between passes, never in the middle of one.
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
-        // The lease outlives the pass so another instance does not repeat it at once.
-        let ttl = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
-        match leases.try_acquire_lease(LEASE, &holder, SystemClock.now_ms(), ttl).await {
-            Ok(true) => match forget_once(&ledger, retention).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    metrics::counter!("idempotency_keys_forgotten_total").increment(n);
-                    tracing::info!(forgotten = n, "idempotency keys past their retention forgotten");
-                }
-                Err(e) => tracing::warn!(error = %e, "forgetting old idempotency keys failed"),
-            },
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "idempotency-retention lease unavailable"),
-        }
-    }
+    let ledger = ledger.as_ref();
+    // The lease outlives the pass so another instance does not repeat it at once.
+    let ttl_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
+    let lease = LeaseLoop { lease: LEASE.into(), leases, holder, clock: &SystemClock, poll: every, ttl_ms };
+    lease
+        .run(stop, move || async move {
+            let n = forget_once(ledger, retention).await?;
+            if n > 0 {
+                metrics::counter!("idempotency_keys_forgotten_total").increment(n);
+                tracing::info!(forgotten = n, "idempotency keys past their retention forgotten");
+            }
+            Ok::<_, LedgerError>(())
+        })
+        .await
 }

@@ -4,9 +4,10 @@
 //! notifications) dedupe by event id.
 
 use crate::LedgerService;
+use crate::lease_loop::{LEASE_TTL_MS, LeaseLoop};
 use pb_domain::ledger::outbox::{OutboxEvent, transfer_event};
 use pb_domain::ledger::store::OutboxStore;
-use pb_domain::{Clock, LeaseStore, PubSub, SystemClock};
+use pb_domain::{LeaseStore, PubSub, SystemClock};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -96,31 +97,16 @@ pub async fn relay_outbox(
     leases: Arc<dyn LeaseStore>,
     holder: String,
     every: Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        // Stops between ticks, never in the middle of one: a lease renewal or a batch in flight
-        // finishes before the server hands the lease over.
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
-        match leases.try_acquire_lease(LEASE, &holder, SystemClock.now_ms(), 30_000).await {
-            // Drain while there is a backlog; then wait for the next tick.
-            Ok(true) => loop {
-                match relay_once(outbox.as_ref(), &ledger, bus.as_ref(), 500).await {
-                    Ok(500) => continue,
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "outbox relay failed; will retry");
-                        break;
-                    }
-                }
-            },
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "outbox relay lease unavailable"),
-        }
-    }
+    let (outbox, ledger, bus) = (outbox.as_ref(), ledger.as_ref(), bus.as_ref());
+    let lease =
+        LeaseLoop { lease: LEASE.into(), leases, holder, clock: &SystemClock, poll: every, ttl_ms: LEASE_TTL_MS };
+    // Drains while there is a backlog; then waits for the next tick.
+    lease
+        .run(stop, move || async move {
+            while relay_once(outbox, ledger, bus, 500).await? == 500 {}
+            Ok::<_, String>(())
+        })
+        .await
 }

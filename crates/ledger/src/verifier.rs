@@ -3,6 +3,7 @@
 //! Gauges: `ledger_verify_ok` (1 or 0) and `ledger_verify_last_run_timestamp_seconds`.
 
 use crate::LedgerService;
+use crate::lease_loop::LeaseLoop;
 use pb_domain::{Clock, LeaseStore, SystemClock};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,35 +15,23 @@ pub async fn verify_periodically(
     leases: Arc<dyn LeaseStore>,
     holder: String,
     every: Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        // Stops between ticks, never in the middle of one: a lease renewal or a batch in flight
-        // finishes before the server hands the lease over.
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
-        let now = SystemClock.now_ms();
-        // The lease outlives the run so another instance does not repeat it at once.
-        match leases.try_acquire_lease(LEASE, &holder, now, i64::try_from(every.as_millis()).unwrap_or(i64::MAX)).await
-        {
-            Ok(true) => match ledger.verify().await {
-                Ok(report) => {
-                    metrics::gauge!("ledger_verify_ok").set(if report.ok() { 1.0 } else { 0.0 });
-                    metrics::gauge!("ledger_verify_last_run_timestamp_seconds").set((now / 1000) as f64);
-                    if report.ok() {
-                        tracing::info!(transfers = report.transfers, "ledger verified");
-                    } else {
-                        tracing::error!(problems = ?report.problems, "LEDGER VERIFY FAILED");
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "ledger verify could not run"),
-            },
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "ledger-verify lease unavailable"),
-        }
-    }
+    let ledger = ledger.as_ref();
+    // The lease outlives the run so another instance does not repeat it at once.
+    let ttl_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
+    let lease = LeaseLoop { lease: LEASE.into(), leases, holder, clock: &SystemClock, poll: every, ttl_ms };
+    lease
+        .run(stop, move || async move {
+            let report = ledger.verify().await?;
+            metrics::gauge!("ledger_verify_ok").set(if report.ok() { 1.0 } else { 0.0 });
+            metrics::gauge!("ledger_verify_last_run_timestamp_seconds").set((SystemClock.now_ms() / 1000) as f64);
+            if report.ok() {
+                tracing::info!(transfers = report.transfers, "ledger verified");
+            } else {
+                tracing::error!(problems = ?report.problems, "LEDGER VERIFY FAILED");
+            }
+            Ok::<_, crate::LedgerError>(())
+        })
+        .await
 }
