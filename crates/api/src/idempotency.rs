@@ -1,7 +1,8 @@
 //! `Idempotency-Key` (api.md, ledger.md): required on every POST that creates or moves
 //! something. The key is scoped to the caller; the request is fingerprinted (method, path and
 //! canonical JSON body), so a retry replays the first answer and a different body under the
-//! same key is refused.
+//! same key is refused. Keys are remembered for `IDEMPOTENCY_KEY_RETENTION_HOURS` (30 days by
+//! default; docs/ledger.md), after which the same key is a new request.
 
 use crate::error::ApiError;
 use crate::error_code::ErrorCode;
