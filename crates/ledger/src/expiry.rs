@@ -2,8 +2,8 @@
 //! expired ones through the same batcher as every other transfer.
 
 use crate::LedgerService;
-use crate::lease_loop::{LEASE_TTL_MS, LeaseLoop};
-use pb_domain::{LeaseStore, SystemClock};
+use crate::lease_loop::LeaseLoop;
+use pb_domain::LeaseStore;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,9 +17,7 @@ pub async fn expire_holds(
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let ledger = ledger.as_ref();
-    let lease =
-        LeaseLoop { lease: LEASE.into(), leases, holder, clock: &SystemClock, poll: every, ttl_ms: LEASE_TTL_MS };
-    lease
+    LeaseLoop::new(LEASE, leases, holder, every)
         .run(stop, move || async move {
             let n = ledger.void_expired(500).await?;
             if n > 0 {

@@ -7,7 +7,7 @@
 
 use crate::lease_loop::LeaseLoop;
 use crate::{LedgerError, LedgerService};
-use pb_domain::{LeaseStore, SystemClock};
+use pb_domain::LeaseStore;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,10 +42,8 @@ pub async fn forget_idempotency_keys(
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let ledger = ledger.as_ref();
-    // The lease outlives the pass so another instance does not repeat it at once.
-    let ttl_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
-    let lease = LeaseLoop { lease: LEASE.into(), leases, holder, clock: &SystemClock, poll: every, ttl_ms };
-    lease
+    LeaseLoop::new(LEASE, leases, holder, every)
+        .held_for_each_period()
         .run(stop, move || async move {
             let n = forget_once(ledger, retention).await?;
             if n > 0 {

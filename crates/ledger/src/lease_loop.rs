@@ -4,7 +4,7 @@
 //! ticks, never in the middle of one, so a lease renewal or a batch in flight finishes before
 //! the server hands the lease over.
 
-use pb_domain::{Clock, LeaseStore};
+use pb_domain::{Clock, LeaseStore, SystemClock};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +25,21 @@ pub struct LeaseLoop<'a> {
     pub ttl_ms: i64,
 }
 
+impl LeaseLoop<'static> {
+    /// On the system clock, with the lease renewed on every tick (`LEASE_TTL_MS`).
+    pub fn new(lease: &str, leases: Arc<dyn LeaseStore>, holder: String, poll: Duration) -> Self {
+        Self { lease: lease.to_owned(), leases, holder, clock: &SystemClock, poll, ttl_ms: LEASE_TTL_MS }
+    }
+}
+
 impl LeaseLoop<'_> {
+    /// The lease is held for the whole period between ticks: for a worker that ticks rarely, so
+    /// another instance does not repeat the job at once.
+    pub fn held_for_each_period(mut self) -> Self {
+        self.ttl_ms = i64::try_from(self.poll.as_millis()).unwrap_or(i64::MAX);
+        self
+    }
+
     pub async fn run<F, Fut, E>(self, mut stop: tokio::sync::watch::Receiver<bool>, mut job: F)
     where
         F: FnMut() -> Fut,

@@ -4,10 +4,10 @@
 //! notifications) dedupe by event id.
 
 use crate::LedgerService;
-use crate::lease_loop::{LEASE_TTL_MS, LeaseLoop};
+use crate::lease_loop::LeaseLoop;
 use pb_domain::ledger::outbox::{OutboxEvent, transfer_event};
 use pb_domain::ledger::store::OutboxStore;
-use pb_domain::{LeaseStore, PubSub, SystemClock};
+use pb_domain::{LeaseStore, PubSub};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -100,10 +100,8 @@ pub async fn relay_outbox(
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let (outbox, ledger, bus) = (outbox.as_ref(), ledger.as_ref(), bus.as_ref());
-    let lease =
-        LeaseLoop { lease: LEASE.into(), leases, holder, clock: &SystemClock, poll: every, ttl_ms: LEASE_TTL_MS };
     // Drains while there is a backlog; then waits for the next tick.
-    lease
+    LeaseLoop::new(LEASE, leases, holder, every)
         .run(stop, move || async move {
             while relay_once(outbox, ledger, bus, 500).await? == 500 {}
             Ok::<_, String>(())

@@ -18,14 +18,13 @@ pub async fn verify_periodically(
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let ledger = ledger.as_ref();
-    // The lease outlives the run so another instance does not repeat it at once.
-    let ttl_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
-    let lease = LeaseLoop { lease: LEASE.into(), leases, holder, clock: &SystemClock, poll: every, ttl_ms };
-    lease
+    LeaseLoop::new(LEASE, leases, holder, every)
+        .held_for_each_period()
         .run(stop, move || async move {
+            let started = SystemClock.now_ms();
             let report = ledger.verify().await?;
             metrics::gauge!("ledger_verify_ok").set(if report.ok() { 1.0 } else { 0.0 });
-            metrics::gauge!("ledger_verify_last_run_timestamp_seconds").set((SystemClock.now_ms() / 1000) as f64);
+            metrics::gauge!("ledger_verify_last_run_timestamp_seconds").set((started / 1000) as f64);
             if report.ok() {
                 tracing::info!(transfers = report.transfers, "ledger verified");
             } else {
