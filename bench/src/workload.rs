@@ -84,9 +84,54 @@ pub async fn run(srv: &Server, world: &World, kind: Kind, connections: usize, du
     });
     let started = Instant::now();
     let deadline = started + duration;
+    let base = srv.base.clone();
+    // The simulated clients run on one thread of their own (a current-thread runtime): they
+    // need about a fifth of a core, and on the shared multi-threaded runtime every answer's
+    // wake-up could land on the other worker thread, a cross-core hand-off per request taken
+    // from the cores the server and PostgreSQL share (bench/README.md).
+    let clients = std::thread::spawn(move || -> Vec<Measured> {
+        let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => return vec![Measured { first_error: Some(format!("load runtime: {e}")), ..Measured::default() }],
+        };
+        rt.block_on(clients(base, world, kind, connections, deadline))
+    });
+    let pid = srv.pid();
+    let sampler = tokio::spawn(async move {
+        let mut peak: f64 = 0.0;
+        while Instant::now() < deadline {
+            peak = peak.max(crate::server::rss_mb(pid));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        peak
+    });
+    let measured =
+        tokio::task::spawn_blocking(move || clients.join()).await.ok().and_then(Result::ok).unwrap_or_else(|| {
+            vec![Measured { first_error: Some("the load thread failed".into()), ..Measured::default() }]
+        });
+    let mut total = Measured::default();
+    for m in measured {
+        total.transfers += m.transfers;
+        total.failures += m.failures;
+        total.latencies.extend(m.latencies);
+        if total.first_error.is_none() {
+            total.first_error = m.first_error;
+        }
+    }
+    total.seconds = started.elapsed().as_secs_f64();
+    total.peak_rss_mb = sampler.await.unwrap_or(0.0);
+    total.latencies.sort_unstable();
+    if let Some(e) = &total.first_error {
+        println!("{}: {} failed transfers; first: {e}", kind.name(), total.failures);
+    }
+    total
+}
+
+/// The closed-loop clients, until `deadline`: what each measured.
+async fn clients(base: String, world: Arc<World>, kind: Kind, connections: usize, deadline: Instant) -> Vec<Measured> {
     let mut tasks = Vec::new();
     for _ in 0..connections {
-        let (base, world) = (srv.base.clone(), world.clone());
+        let (base, world) = (base.clone(), world.clone());
         tasks.push(tokio::spawn(async move {
             let mut m = Measured::default();
             let mut conn = match Connection::open(&base).await {
@@ -143,31 +188,11 @@ pub async fn run(srv: &Server, world: &World, kind: Kind, connections: usize, du
             m
         }));
     }
-    let pid = srv.pid();
-    let sampler = tokio::spawn(async move {
-        let mut peak: f64 = 0.0;
-        while Instant::now() < deadline {
-            peak = peak.max(crate::server::rss_mb(pid));
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        peak
-    });
-    let mut total = Measured::default();
+    let mut measured = Vec::with_capacity(tasks.len());
     for t in tasks {
         if let Ok(m) = t.await {
-            total.transfers += m.transfers;
-            total.failures += m.failures;
-            total.latencies.extend(m.latencies);
-            if total.first_error.is_none() {
-                total.first_error = m.first_error;
-            }
+            measured.push(m);
         }
     }
-    total.seconds = started.elapsed().as_secs_f64();
-    total.peak_rss_mb = sampler.await.unwrap_or(0.0);
-    total.latencies.sort_unstable();
-    if let Some(e) = &total.first_error {
-        println!("{}: {} failed transfers; first: {e}", kind.name(), total.failures);
-    }
-    total
+    measured
 }
