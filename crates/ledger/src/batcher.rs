@@ -29,7 +29,10 @@ pub struct BatcherSettings {
     /// instead of 29 and no more transfers/s; the batch endpoint (100 transfers per request)
     /// gains from pipelining, 7.5-9.8x pgbench (mean 8.7) instead of 6.8-8.6x (mean 7.9).
     /// Sending a second small batch only once it held as many transfers as the one in flight
-    /// measured 10% slower too (batches of 26 instead of 30).
+    /// measured 10% slower too (batches of 26 instead of 30). All of that was with the second
+    /// batch on a second connection; a store that queues it behind the first on the same one
+    /// (`LedgerStore::pipelines_batches`) has no gate: there, two small batches in flight
+    /// measured faster (bench/README.md).
     pub pipeline_min_transfers: usize,
     /// The batch thread's nice value (0: the default priority; below 0 needs `CAP_SYS_NICE`):
     /// see thread_priority.rs.
@@ -83,6 +86,10 @@ impl Batcher {
         let (tx, rx) = mpsc::channel::<Job>(settings.max_batch * 8);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let gate = Arc::new(Gate::default());
+        let settings = BatcherSettings {
+            pipeline_min_transfers: if store.pipelines_batches() { 0 } else { settings.pipeline_min_transfers },
+            ..settings
+        };
         let workers: Vec<_> = (0..settings.workers.max(1))
             .map(|_| worker(rx.clone(), gate.clone(), store.clone(), clock.clone(), settings))
             .collect();

@@ -76,6 +76,24 @@ impl BatchConnection {
         Ok(conn)
     }
 
+    /// With no transaction opened, the closing statement may go on the pipeline (pipeline.rs)
+    /// instead of this connection: the statement to run inside its Sync ahead of it (the
+    /// head's lock, if asked for). `None` once a transaction is open.
+    ///
+    /// On the pipeline the head is taken as soon as it is free, not after `after_seq`: every
+    /// batch decided from the view goes there, behind the ones decided before it, and a batch
+    /// that read first (on a lane) holds the head from its first statement, before it was
+    /// decided. So the batch before this one has either run already or holds the head's lock
+    /// when this one asks. Waiting for the head to reach `after_seq` would only cost, if the
+    /// batch before failed, up to 50 ms before this one's refusal, with every batch queued
+    /// behind it waiting too.
+    pub(crate) fn pipelinable(&mut self) -> Option<Option<String>> {
+        if self.tx.is_some() {
+            return None;
+        }
+        Some(self.head_after.take().map(|_| take_head(0)))
+    }
+
     /// Commits the transaction, if one was opened: a closing statement sent without one
     /// committed at its Sync.
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {

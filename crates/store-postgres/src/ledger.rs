@@ -84,6 +84,40 @@ pub(crate) fn chained(r: &PgRow) -> Result<ChainedTransfer, sqlx::Error> {
     })
 }
 
+/// A batch's closing statement (`write`): counters compare-and-set, keys, journal rows, the
+/// head moved, and `ledger_expect` over what the batch was decided on.
+const CLOSING: &str = "WITH
+             counters AS (
+                 UPDATE ledger_accounts AS t SET debits_pending = v.dp, debits_posted = v.dq,
+                     credits_pending = v.cp, credits_posted = v.cq
+                 FROM UNNEST($1::uuid[], $2::numeric[], $3::numeric[], $4::numeric[], $5::numeric[],
+                     $30::bigint[], $31::numeric[], $32::numeric[], $33::numeric[], $34::numeric[])
+                     AS v(id, dp, dq, cp, cq, f0, dp0, dq0, cp0, cq0)
+                 WHERE t.id = v.id AND t.flags = v.f0 AND t.debits_pending = v.dp0
+                     AND t.debits_posted = v.dq0 AND t.credits_pending = v.cp0
+                     AND t.credits_posted = v.cq0
+                 RETURNING 1),
+             still AS (
+                 SELECT 1 FROM UNNEST($35::uuid[], $36::bigint[]) AS v(id, f0)
+                 JOIN ledger_accounts AS t ON t.id = v.id AND t.flags = v.f0),
+             keys AS (
+                 INSERT INTO idempotency_keys (digest, owner_id, key, fingerprint, outcome, created_at)
+                 SELECT d, w, k, f, o, $29
+                 FROM UNNEST($39::bytea[], $6::text[], $7::text[], $28::bytea[], $8::text[]) AS v(d, w, k, f, o)),
+             journal AS (
+                 INSERT INTO ledger_transfers (seq, id, debit_account_id, credit_account_id, amount, asset, code, flags,
+                     pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after,
+                     created_at, prev_hash, hash)
+                 SELECT seq, id, d, c, a, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h
+                 FROM UNNEST($9::bigint[], $10::uuid[], $11::uuid[], $12::uuid[], $13::numeric[], $14::text[], $15::text[],
+                     $16::bigint[], $17::uuid[], $18::bigint[], $19::text[], $20::text[], $21::text[], $22::text[],
+                     $23::bigint[], $24::bytea[], $25::bytea[])
+                 AS x(seq, id, d, c, a, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h)),
+             moved AS (UPDATE ledger_head SET seq = $26, hash = $27 WHERE id = 1 AND $26 IS NOT NULL)
+             SELECT ledger_expect((SELECT count(*) FROM counters) = cardinality($1::uuid[])
+                 AND (SELECT count(*) FROM still) = cardinality($35::uuid[])
+                 AND EXISTS (SELECT 1 FROM ledger_head WHERE id = 1 AND seq = $37 AND hash = $38))";
+
 fn sql(s: String) -> sqlx::AssertSqlSafe<String> {
     // Only the constant column lists above are formatted in; values are always bound.
     sqlx::AssertSqlSafe(s)
@@ -100,6 +134,9 @@ struct PgLedgerTx {
     /// decided.
     view: Arc<LedgerView>,
     serve: bool,
+    /// Where a closing statement with no transaction open goes (pipeline.rs); on `conn` when
+    /// unset.
+    pipeline: Option<Arc<crate::pipeline::Pipeline>>,
     /// This batch's turn to be decided (`PgStore::decide`), held until `decide` has put its
     /// outcome in the view: the next batch is decided from that while this one commits.
     turn: Option<tokio::sync::OwnedMutexGuard<()>>,
@@ -128,6 +165,7 @@ impl PgLedgerTx {
         view: Arc<LedgerView>,
         serve: bool,
         turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+        pipeline: Option<Arc<crate::pipeline::Pipeline>>,
     ) -> Self {
         Self {
             conn,
@@ -135,6 +173,7 @@ impl PgLedgerTx {
             retry: false,
             view,
             serve,
+            pipeline,
             turn,
             decided: None,
             start: None,
@@ -453,89 +492,69 @@ impl LedgerTx for PgLedgerTx {
             }
             None => start,
         };
-        let query = sqlx::query(
-            "WITH
-             counters AS (
-                 UPDATE ledger_accounts AS t SET debits_pending = v.dp, debits_posted = v.dq,
-                     credits_pending = v.cp, credits_posted = v.cq
-                 FROM UNNEST($1::uuid[], $2::numeric[], $3::numeric[], $4::numeric[], $5::numeric[],
-                     $30::bigint[], $31::numeric[], $32::numeric[], $33::numeric[], $34::numeric[])
-                     AS v(id, dp, dq, cp, cq, f0, dp0, dq0, cp0, cq0)
-                 WHERE t.id = v.id AND t.flags = v.f0 AND t.debits_pending = v.dp0
-                     AND t.debits_posted = v.dq0 AND t.credits_pending = v.cp0
-                     AND t.credits_posted = v.cq0
-                 RETURNING 1),
-             still AS (
-                 SELECT 1 FROM UNNEST($35::uuid[], $36::bigint[]) AS v(id, f0)
-                 JOIN ledger_accounts AS t ON t.id = v.id AND t.flags = v.f0),
-             keys AS (
-                 INSERT INTO idempotency_keys (digest, owner_id, key, fingerprint, outcome, created_at)
-                 SELECT d, w, k, f, o, $29
-                 FROM UNNEST($39::bytea[], $6::text[], $7::text[], $28::bytea[], $8::text[]) AS v(d, w, k, f, o)),
-             journal AS (
-                 INSERT INTO ledger_transfers (seq, id, debit_account_id, credit_account_id, amount, asset, code, flags,
-                     pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after,
-                     created_at, prev_hash, hash)
-                 SELECT seq, id, d, c, a, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h
-                 FROM UNNEST($9::bigint[], $10::uuid[], $11::uuid[], $12::uuid[], $13::numeric[], $14::text[], $15::text[],
-                     $16::bigint[], $17::uuid[], $18::bigint[], $19::text[], $20::text[], $21::text[], $22::text[],
-                     $23::bigint[], $24::bytea[], $25::bytea[])
-                 AS x(seq, id, d, c, a, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h)),
-             moved AS (UPDATE ledger_head SET seq = $26, hash = $27 WHERE id = 1 AND $26 IS NOT NULL)
-             SELECT ledger_expect((SELECT count(*) FROM counters) = cardinality($1::uuid[])
-                 AND (SELECT count(*) FROM still) = cardinality($35::uuid[])
-                 AND EXISTS (SELECT 1 FROM ledger_head WHERE id = 1 AND seq = $37 AND hash = $38))",
-        )
-        .bind(accounts.iter().map(|x| x.id.0).collect::<Vec<uuid::Uuid>>())
-        .bind(bal(&after, |b| b.debits_pending))
-        .bind(bal(&after, |b| b.debits_posted))
-        .bind(bal(&after, |b| b.credits_pending))
-        .bind(bal(&after, |b| b.credits_posted))
-        .bind(outcomes.iter().map(|(k, _)| k.owner.as_str()).collect::<Vec<&str>>())
-        .bind(outcomes.iter().map(|(k, _)| k.key.as_str()).collect::<Vec<&str>>())
-        .bind(outcomes.iter().map(|(_, o)| o.as_str()).collect::<Vec<&str>>())
-        .bind(journal.iter().map(|c| c.seq).collect::<Vec<i64>>())
-        .bind(journal.iter().map(|c| c.transfer.id.0).collect::<Vec<uuid::Uuid>>())
-        .bind(journal.iter().map(|c| c.transfer.debit_account_id.0).collect::<Vec<uuid::Uuid>>())
-        .bind(journal.iter().map(|c| c.transfer.credit_account_id.0).collect::<Vec<uuid::Uuid>>())
-        .bind(journal.iter().map(|c| Numeric(c.transfer.amount)).collect::<Vec<Numeric>>())
-        .bind(tr(|c| c.transfer.asset.as_str()))
-        .bind(tr(|c| c.transfer.code.as_str()))
-        .bind(journal.iter().map(|c| c.transfer.flags.bits()).collect::<Vec<i64>>())
-        .bind(journal.iter().map(|c| c.transfer.pending_id.map(|p| p.0)).collect::<Vec<Option<uuid::Uuid>>>())
-        .bind(journal.iter().map(|c| c.transfer.expires_at).collect::<Vec<Option<i64>>>())
-        .bind(journal.iter().map(|c| c.transfer.description.as_deref()).collect::<Vec<Option<&str>>>())
-        .bind(
-            journal
-                .iter()
-                .map(|c| serde_json::to_string(&c.transfer.metadata).unwrap_or_else(|_| "{}".into()))
-                .collect::<Vec<String>>(),
-        )
-        .bind(journal.iter().map(|c| c.transfer.debit_balance_after.map(|b| b.to_string())).collect::<Vec<_>>())
-        .bind(journal.iter().map(|c| c.transfer.credit_balance_after.map(|b| b.to_string())).collect::<Vec<_>>())
-        .bind(journal.iter().map(|c| c.transfer.created_at).collect::<Vec<i64>>())
-        .bind(journal.iter().map(|c| c.prev_hash.as_slice()).collect::<Vec<&[u8]>>())
-        .bind(journal.iter().map(|c| c.hash.as_slice()).collect::<Vec<&[u8]>>())
-        .bind(head.as_ref().map(|h| h.0))
-        .bind(head.map(|h| h.1))
-        .bind(outcomes.iter().map(|(k, _)| k.fingerprint.as_slice()).collect::<Vec<&[u8]>>())
-        .bind(self.now_ms)
-        .bind(before.iter().map(|x| x.flags.bits()).collect::<Vec<i64>>())
-        .bind(bal(&expected, |b| b.debits_pending))
-        .bind(bal(&expected, |b| b.debits_posted))
-        .bind(bal(&expected, |b| b.credits_pending))
-        .bind(bal(&expected, |b| b.credits_posted))
-        .bind(unchanged.iter().map(|x| x.id.0).collect::<Vec<uuid::Uuid>>())
-        .bind(unchanged.iter().map(|x| x.flags.bits()).collect::<Vec<i64>>())
-        .bind(start.0)
-        .bind(start.1.as_slice())
-        .bind(outcomes.iter().map(|(k, _)| digest(&k.owner, &k.key)).collect::<Vec<Vec<u8>>>());
+        let query = sqlx::query(CLOSING)
+            .bind(accounts.iter().map(|x| x.id.0).collect::<Vec<uuid::Uuid>>())
+            .bind(bal(&after, |b| b.debits_pending))
+            .bind(bal(&after, |b| b.debits_posted))
+            .bind(bal(&after, |b| b.credits_pending))
+            .bind(bal(&after, |b| b.credits_posted))
+            .bind(outcomes.iter().map(|(k, _)| k.owner.as_str()).collect::<Vec<&str>>())
+            .bind(outcomes.iter().map(|(k, _)| k.key.as_str()).collect::<Vec<&str>>())
+            .bind(outcomes.iter().map(|(_, o)| o.as_str()).collect::<Vec<&str>>())
+            .bind(journal.iter().map(|c| c.seq).collect::<Vec<i64>>())
+            .bind(journal.iter().map(|c| c.transfer.id.0).collect::<Vec<uuid::Uuid>>())
+            .bind(journal.iter().map(|c| c.transfer.debit_account_id.0).collect::<Vec<uuid::Uuid>>())
+            .bind(journal.iter().map(|c| c.transfer.credit_account_id.0).collect::<Vec<uuid::Uuid>>())
+            .bind(journal.iter().map(|c| Numeric(c.transfer.amount)).collect::<Vec<Numeric>>())
+            .bind(tr(|c| c.transfer.asset.as_str()))
+            .bind(tr(|c| c.transfer.code.as_str()))
+            .bind(journal.iter().map(|c| c.transfer.flags.bits()).collect::<Vec<i64>>())
+            .bind(journal.iter().map(|c| c.transfer.pending_id.map(|p| p.0)).collect::<Vec<Option<uuid::Uuid>>>())
+            .bind(journal.iter().map(|c| c.transfer.expires_at).collect::<Vec<Option<i64>>>())
+            .bind(journal.iter().map(|c| c.transfer.description.as_deref()).collect::<Vec<Option<&str>>>())
+            .bind(
+                journal
+                    .iter()
+                    .map(|c| serde_json::to_string(&c.transfer.metadata).unwrap_or_else(|_| "{}".into()))
+                    .collect::<Vec<String>>(),
+            )
+            .bind(journal.iter().map(|c| c.transfer.debit_balance_after.map(|b| b.to_string())).collect::<Vec<_>>())
+            .bind(journal.iter().map(|c| c.transfer.credit_balance_after.map(|b| b.to_string())).collect::<Vec<_>>())
+            .bind(journal.iter().map(|c| c.transfer.created_at).collect::<Vec<i64>>())
+            .bind(journal.iter().map(|c| c.prev_hash.as_slice()).collect::<Vec<&[u8]>>())
+            .bind(journal.iter().map(|c| c.hash.as_slice()).collect::<Vec<&[u8]>>())
+            .bind(head.as_ref().map(|h| h.0))
+            .bind(head.map(|h| h.1))
+            .bind(outcomes.iter().map(|(k, _)| k.fingerprint.as_slice()).collect::<Vec<&[u8]>>())
+            .bind(self.now_ms)
+            .bind(before.iter().map(|x| x.flags.bits()).collect::<Vec<i64>>())
+            .bind(bal(&expected, |b| b.debits_pending))
+            .bind(bal(&expected, |b| b.debits_posted))
+            .bind(bal(&expected, |b| b.credits_pending))
+            .bind(bal(&expected, |b| b.credits_posted))
+            .bind(unchanged.iter().map(|x| x.id.0).collect::<Vec<uuid::Uuid>>())
+            .bind(unchanged.iter().map(|x| x.flags.bits()).collect::<Vec<i64>>())
+            .bind(start.0)
+            .bind(start.1.as_slice())
+            .bind(outcomes.iter().map(|(k, _)| digest(&k.owner, &k.key)).collect::<Vec<Vec<u8>>>());
         self.written = Some((end, accounts));
         // Decided: the next batch may be decided from the view as this one leaves it, and sent
         // while this one is in PostgreSQL, taking the head after this one (`take_head`). Its
         // turn begins once the first poll has written this statement, so that its request
         // for the head usually arrives second and need not wait for this one's.
         let turn = self.decide();
+        if let Some((pipeline, ahead)) = self.pipeline.clone().zip(self.conn.pipelinable()) {
+            // No transaction open: the statement is the batch (pipeline.rs). Submitted before
+            // the turn ends, so batches go out in the order they were decided.
+            let mut query = query;
+            let arguments = sqlx::Execute::take_arguments(&mut query)
+                .map_err(|e| StoreError::Other(format!("ledger batch arguments: {e}")))?
+                .ok_or_else(|| StoreError::Other("ledger batch without arguments".into()))?;
+            let answer = pipeline.send(CLOSING, arguments, ahead);
+            drop(turn);
+            answer.await.map_err(|e| self.failed(e))?;
+            return Ok(());
+        }
         let done = {
             let conn = self.conn.closing().map_err(store_error)?;
             let mut sent = std::pin::pin!(query.execute(conn));
@@ -577,7 +596,7 @@ impl LedgerStore for PgStore {
         idempotency: Option<Idempotency>,
     ) -> Result<Created<Account>, StoreError> {
         let conn = BatchConnection::new(self.pool.acquire().await.map_err(store_error)?);
-        let mut ltx = PgLedgerTx::new(conn, account.created_at, self.view.clone(), false, None);
+        let mut ltx = PgLedgerTx::new(conn, account.created_at, self.view.clone(), false, None, None);
         if let Some(k) = &idempotency {
             let prior = ltx.claim_keys(&[k], account.created_at).await?;
             if let Some(Some((fingerprint, outcome))) = prior.into_iter().next() {
@@ -718,7 +737,14 @@ impl LedgerStore for PgStore {
             let conn = BatchConnection::new(lane.acquire().await.map_err(store_error)?);
             let turn = self.decide.clone().lock_owned().await;
             // The view serves first attempts only: a second reads what moved.
-            let mut ltx = PgLedgerTx::new(conn, now_ms, self.view.clone(), attempts == 1, Some(turn));
+            let mut ltx = PgLedgerTx::new(
+                conn,
+                now_ms,
+                self.view.clone(),
+                attempts == 1,
+                Some(turn),
+                Some(self.pipeline.clone()),
+            );
             let result = match execute_batch(&mut ltx, commands, now_ms).await {
                 // Nothing to write, yet refusals were decided from the view: assert it all the same.
                 Ok(outcomes) if ltx.fast && ltx.written.is_none() => {
@@ -763,6 +789,12 @@ impl LedgerStore for PgStore {
                 }
             }
         }
+    }
+
+    /// Batches decided from the view go on the pipeline (pipeline.rs), one behind the other;
+    /// with the view off, every batch reads first and runs on a lane of its own.
+    fn pipelines_batches(&self) -> bool {
+        self.view.capacity() > 0
     }
 
     async fn transfer(&self, id: TransferId) -> Result<Option<(Transfer, Option<PendingState>)>, StoreError> {

@@ -97,6 +97,11 @@ impl LedgerView {
         Self { state: Mutex::new(State::default()), capacity }
     }
 
+    /// Most accounts held; 0: the view is off.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the view wrong, only stale (see above).
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -11,6 +11,7 @@ mod ledger;
 mod ledger_view;
 mod migrations;
 mod numeric;
+mod pipeline;
 mod store;
 
 pub use store::{PgStore, PgStoreOptions};

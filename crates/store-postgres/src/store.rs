@@ -50,6 +50,8 @@ pub struct PgStore {
     /// time, in the order they take the journal head, each from the view as the one before
     /// leaves it, while up to `batch_connections` of them are in PostgreSQL (ledger.rs).
     pub(crate) decide: Arc<tokio::sync::Mutex<()>>,
+    /// The connection batches decided from the view are pipelined on (pipeline.rs).
+    pub(crate) pipeline: Arc<crate::pipeline::Pipeline>,
 }
 
 /// A connection for ledger batches, taken by one batch at a time.
@@ -83,7 +85,10 @@ impl PgStore {
             })
             .collect::<Result<Vec<Lane>, StoreError>>()?;
         let replica = options.replica_url.map(|url| pool_readonly(url, options)).transpose()?;
+        let pipeline_pool =
+            self::options(options).max_connections(1).connect_lazy_with(connect_options(options.primary_url)?);
         Ok(Self {
+            pipeline: Arc::new(crate::pipeline::Pipeline::new(pipeline_pool)),
             pool,
             lanes: lanes.into(),
             replica,
@@ -117,7 +122,7 @@ fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
 }
 
 /// A connection idle this long is pinged before use; one in steady use is not.
-const PING_IF_IDLE: Duration = Duration::from_secs(1);
+pub(crate) const PING_IF_IDLE: Duration = Duration::from_secs(1);
 
 /// sqlx pings every connection before handing it out by default: a round trip more for every
 /// query, and a ledger batch's transaction is only five. Like HikariCP's alive-bypass window,

@@ -6,6 +6,8 @@ use pb_store_postgres::{PgStore, PgStoreOptions};
 use pb_testkit::{contracts, postgres};
 use std::time::Duration;
 
+#[path = "driver/pipelined.rs"]
+mod pipelined;
 #[path = "driver/pool_release.rs"]
 mod pool_release;
 
@@ -374,9 +376,9 @@ mod ledger {
         }
 
         /// One instance, batches submitted concurrently: each is decided from the view as the
-        /// one before will leave the ledger and sent while that one is still in PostgreSQL, and
-        /// must take the journal head after it whichever request arrives first
-        /// (`ledger_take_head`): no refusal, and every cent where it should be.
+        /// one before will leave the ledger and sent while that one is still in PostgreSQL,
+        /// behind it on the pipeline's connection (pipeline.rs), and takes the journal head
+        /// after it: no refusal, and every cent where it should be.
         #[tokio::test]
         async fn pipelined_batches_take_the_head_in_order() {
             let (a, _b, x, y) = two_instances_and_x_funded(1_000).await;
@@ -398,10 +400,10 @@ mod ledger {
             // Even tasks paid 1+3+5+7 = 16 x->y per round, odd ones 2+4+6+8 = 20 back.
             assert_eq!((posted(&a, x).await, posted(&a, y).await), (500 + 25 * 4, 500 - 25 * 4));
             let (served, refused) = a.ledger_view_totals();
-            // `ledger_take_head` waits a few tens of ms for the batch before to ask for the head;
-            // on a loaded 2-core test machine a backend can sit that long without a core (seen
-            // once in CI), and then the batch is refused and runs again, as designed. Without
-            // the function about 2% of pipelined batches were refused (bench/README.md).
+            // The first batch reads from PostgreSQL on a lane; one decided behind it while it
+            // is in flight goes on the pipeline and waits for its head there. Batches on two
+            // connections were refused about 2% of the time before `ledger_take_head` made the
+            // later one wait (bench/README.md); on one connection they cannot overtake.
             assert!(refused <= 1, "no batch overtook the one it was decided after: {refused} refused of {served}");
             assert!(served > 100, "decided from the view: {served}");
             verified(&a).await;

@@ -102,6 +102,11 @@ impl PgArguments {
 
     // Apply patches
     // This should only go out and ask postgres if we have not seen the type name yet
+    /// Protocol Bank patch: argument types still to be looked up by name (a query each).
+    pub(crate) fn has_type_holes(&self) -> bool {
+        !self.buffer.hole_types.is_empty()
+    }
+
     pub(crate) async fn apply_patches(
         &mut self,
         conn: &mut PgConnection,

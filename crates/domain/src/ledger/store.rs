@@ -86,6 +86,13 @@ pub trait LedgerStore: Send + Sync + std::fmt::Debug + 'static {
     /// Executes commands in order, in one transaction.
     async fn execute(&self, commands: &[Command], now_ms: i64) -> Result<Vec<CommandOutcome>, StoreError>;
 
+    /// Whether a batch can be sent while the one before it is still in the database, queued
+    /// behind it at no cost (PostgreSQL with its view of the ledger: store-postgres
+    /// pipeline.rs). The micro-batcher then keeps a second batch of any size in flight.
+    fn pipelines_batches(&self) -> bool {
+        false
+    }
+
     /// A transfer and, for a pending one, whether it is still pending.
     async fn transfer(&self, id: TransferId) -> Result<Option<(Transfer, Option<PendingState>)>, StoreError>;
     /// Transfers touching an account, newest first, before `starting_after`.

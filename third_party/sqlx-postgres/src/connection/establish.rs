@@ -146,6 +146,7 @@ impl PgConnection {
                 begin_queued: false,
                 pipelined_commit: super::PipelinedCommit::None,
                 same_sync: Vec::new(),
+                pipelined: std::collections::VecDeque::new(),
                 next_statement_id: StatementId::NAMED_START,
                 cache_statement: StatementCache::new(options.statement_cache_capacity),
                 cache_type_oid: HashMap::new(),

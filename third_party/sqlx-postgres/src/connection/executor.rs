@@ -197,6 +197,116 @@ impl PgConnection {
         Ok(statement)
     }
 
+    /// Protocol Bank patch (pipelining; third_party/README.md): writes `sql` with `arguments`
+    /// as a prepared query — the statements queued with `queue_in_next_query_sync` ahead of
+    /// it, inside its Sync — and flushes it, without reading the answer to it or to anything
+    /// sent before it this way: PostgreSQL finds it queued and runs it the moment the query
+    /// ahead of it is done. Answers are read in order with `recv_pipelined`. The statement is
+    /// prepared now if it is not yet, which needs nothing to be in flight.
+    pub async fn send_pipelined(&mut self, sql: &str, mut arguments: PgArguments) -> Result<(), Error> {
+        let same_sync = std::mem::take(&mut self.inner.same_sync);
+        let num_params = u16::try_from(arguments.len())
+            .map_err(|_| err_protocol!("send_pipelined: too many arguments: {}", arguments.len()))?;
+        let idle = self.inner.pending_ready_for_query_count == 0;
+        let (statement, metadata) = match self.inner.cache_statement.get_mut(sql) {
+            Some(cached) => (*cached).clone(),
+            None if idle => self.get_or_prepare(sql, &arguments.types, true, None, false).await?,
+            None => return Err(err_protocol!("send_pipelined: statement not prepared while answers are owed")),
+        };
+        if statement == StatementId::UNNAMED {
+            return Err(err_protocol!("send_pipelined needs a persistent statement"));
+        }
+        if !idle && arguments.has_type_holes() {
+            return Err(err_protocol!("send_pipelined: argument types to look up while answers are owed"));
+        }
+        arguments.apply_patches(self, &metadata.parameters).await?;
+        for sql in &same_sync {
+            self.inner.stream.write_msg(Parse { param_types: &[], query: sql, statement: StatementId::UNNAMED })?;
+            self.inner.stream.write_msg(Bind {
+                portal: PortalId::UNNAMED,
+                statement: StatementId::UNNAMED,
+                formats: &[],
+                num_params: 0,
+                params: &[],
+                result_formats: &[],
+            })?;
+            self.inner.stream.write_msg(message::Execute { portal: PortalId::UNNAMED, limit: 0 })?;
+        }
+        self.inner.stream.write_msg(Bind {
+            portal: PortalId::UNNAMED,
+            statement,
+            formats: &[PgValueFormat::Binary],
+            num_params,
+            params: &arguments.buffer,
+            result_formats: &[PgValueFormat::Binary],
+        })?;
+        self.inner.stream.write_msg(message::Execute { portal: PortalId::UNNAMED, limit: 0 })?;
+        self.inner.stream.write_msg(Close::Portal(PortalId::UNNAMED))?;
+        self.write_sync();
+        self.inner.pipelined.push_back(same_sync.len());
+        self.inner.stream.flush().await?;
+        Ok(())
+    }
+
+    /// Protocol Bank patch: the oldest answer owed to `send_pipelined`, read through its
+    /// ReadyForQuery: the rows the query affected, or the first error PostgreSQL reported for
+    /// it or for a statement queued in its Sync (which then skipped the rest up to the Sync and
+    /// rolled back the implicit transaction). Rows it returned are read and dropped. A `Err`
+    /// other than `Error::Database` leaves the connection unusable.
+    pub async fn recv_pipelined(&mut self) -> Result<u64, Error> {
+        let ahead = self
+            .inner
+            .pipelined
+            .front()
+            .copied()
+            .ok_or_else(|| err_protocol!("recv_pipelined: no answer owed"))?;
+        let mut completed = 0usize;
+        let mut rows_affected = 0u64;
+        let mut first_error: Option<Error> = None;
+        loop {
+            match self.inner.stream.recv().await {
+                Ok(message) => match message.format {
+                    BackendMessageFormat::CommandComplete => {
+                        let cc: CommandComplete = message.decode()?;
+                        if completed == ahead {
+                            rows_affected = cc.rows_affected();
+                        }
+                        completed += 1;
+                    }
+                    BackendMessageFormat::ReadyForQuery => {
+                        self.handle_ready_for_query(message)?;
+                        self.inner.pipelined.pop_front();
+                        break;
+                    }
+                    _ => {}
+                },
+                Err(Error::Database(e)) => {
+                    first_error.get_or_insert(Error::Database(e));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(rows_affected),
+        }
+    }
+
+    /// Protocol Bank patch: waits until part of an answer has arrived. Cancel-safe (nothing is
+    /// consumed; bytes read stay buffered), so a caller can wait for an answer and for work to
+    /// send at once.
+    pub async fn wait_readable(&mut self) -> Result<(), Error> {
+        self.inner
+            .stream
+            .try_read(|buf| Ok(if buf.is_empty() { std::ops::ControlFlow::Continue(1) } else { std::ops::ControlFlow::Break(()) }))
+            .await
+    }
+
+    /// Protocol Bank patch: answers owed to `send_pipelined`.
+    pub fn pipelined_in_flight(&self) -> usize {
+        self.inner.pipelined.len()
+    }
+
     pub(crate) async fn run<'e, 'c: 'e, 'q: 'e>(
         &'c mut self,
         query: SqlStr,

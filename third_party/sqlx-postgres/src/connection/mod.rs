@@ -85,6 +85,9 @@ pub struct PgConnectionInner {
     // Protocol Bank patch: statements queued with `queue_in_next_query_sync`, written ahead of
     // the next query's Bind, inside its Sync.
     pub(crate) same_sync: Vec<String>,
+    // Protocol Bank patch: queries written with `send_pipelined` whose answers are not read
+    // yet, oldest first: how many statements queued inside each one's Sync precede it.
+    pub(crate) pipelined: std::collections::VecDeque<usize>,
 
     log_settings: LogSettings,
 }
@@ -124,6 +127,8 @@ impl PgConnection {
                 self.handle_ready_for_query(message)?;
             }
         }
+        // Protocol Bank patch: answers owed to `send_pipelined` were read (and dropped) above.
+        self.inner.pipelined.clear();
 
         Ok(())
     }
@@ -410,6 +415,7 @@ impl Connection for PgConnection {
             && !self.inner.begin_queued
             && self.inner.pipelined_commit == PipelinedCommit::None
             && self.inner.same_sync.is_empty()
+            && self.inner.pipelined.is_empty()
     }
 }
 

@@ -1,0 +1,80 @@
+//! The patched driver's pipelining (`send_pipelined`, `recv_pipelined`, `wait_readable`;
+//! third_party/README.md): statements written without waiting, answers read in order, each
+//! error with its own statement, and a wait for an answer that can be dropped and taken up again.
+
+use pb_testkit::postgres;
+use sqlx::postgres::PgArguments;
+use sqlx::{Arguments, Connection, PgConnection};
+use std::time::Duration;
+
+const INSERT: &str = "INSERT INTO pipelined SELECT unnest($1::int[])";
+const SLEEP: &str = "SELECT pg_sleep($1::float8)";
+
+fn ints(values: &[i32]) -> PgArguments {
+    let mut a = PgArguments::default();
+    a.add(values.to_vec()).unwrap();
+    a
+}
+
+#[tokio::test]
+async fn answers_come_back_in_order_each_error_with_its_own_statement() {
+    let url = postgres::fresh_database().await;
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("CREATE TABLE pipelined (x int PRIMARY KEY)").execute(&mut conn).await.unwrap();
+
+    // Nothing in flight: the statement is prepared on the way. Then three more, unread.
+    conn.send_pipelined(INSERT, ints(&[1, 2])).await.unwrap();
+    conn.send_pipelined(INSERT, ints(&[2])).await.unwrap();
+    conn.queue_in_next_query_sync("SELECT pg_advisory_xact_lock(7)");
+    conn.send_pipelined(INSERT, ints(&[3, 4, 5])).await.unwrap();
+    conn.send_pipelined(INSERT, ints(&[6])).await.unwrap();
+    assert_eq!(conn.pipelined_in_flight(), 4);
+
+    assert_eq!(conn.recv_pipelined().await.unwrap(), 2);
+    let duplicate = conn.recv_pipelined().await.unwrap_err();
+    assert_eq!(duplicate.as_database_error().and_then(|d| d.code()).as_deref(), Some("23505"));
+    // The statement ahead of it in its Sync ran; the count is the insert's.
+    assert_eq!(conn.recv_pipelined().await.unwrap(), 3);
+    assert_eq!(conn.recv_pipelined().await.unwrap(), 1);
+    assert_eq!(conn.pipelined_in_flight(), 0);
+    assert!(conn.recv_pipelined().await.is_err(), "nothing owed");
+
+    // Each statement was its own implicit transaction: only the failed one rolled back.
+    let rows: Vec<i32> = sqlx::query_scalar("SELECT x FROM pipelined ORDER BY x").fetch_all(&mut conn).await.unwrap();
+    assert_eq!(rows, vec![1, 2, 3, 4, 5, 6]);
+}
+
+#[tokio::test]
+async fn a_wait_for_an_answer_can_be_dropped_and_taken_up_again() {
+    let url = postgres::fresh_database().await;
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    let mut sleep = PgArguments::default();
+    sleep.add(0.3f64).unwrap();
+    conn.send_pipelined(SLEEP, sleep).await.unwrap();
+
+    let mut dropped = 0;
+    loop {
+        match tokio::time::timeout(Duration::from_millis(20), conn.wait_readable()).await {
+            Ok(ready) => break ready.unwrap(),
+            Err(_) => dropped += 1,
+        }
+    }
+    assert!(dropped >= 5, "the answer took 300 ms: {dropped} waits dropped");
+    assert_eq!(conn.recv_pipelined().await.unwrap(), 1);
+    // The connection is in step: an ordinary query works.
+    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(one, 1);
+    assert!(conn.is_idle_and_flushed());
+}
+
+#[tokio::test]
+async fn an_ordinary_query_first_reads_and_drops_the_answers_owed() {
+    let url = postgres::fresh_database().await;
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("CREATE TABLE pipelined (x int PRIMARY KEY)").execute(&mut conn).await.unwrap();
+    conn.send_pipelined(INSERT, ints(&[1])).await.unwrap();
+    conn.send_pipelined(INSERT, ints(&[2])).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM pipelined").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(conn.pipelined_in_flight(), 0);
+}
