@@ -53,7 +53,7 @@ pub const SETTINGS: &[Setting] = &[
     s(
         "DATABASE_MAX_CONNECTIONS",
         Some("20"),
-        "Connections per pool (primary and replica each) per instance; the primary has `LEDGER_BATCH_WORKERS` more, for ledger batches alone.",
+        "Connections per pool (primary and replica each) per instance; the primary has `LEDGER_BATCH_WORKERS` + 1 more, for ledger batches alone.",
     ),
     s("DATABASE_ACQUIRE_TIMEOUT_SECONDS", Some("5"), "How long a request waits for a free database connection."),
     s(
@@ -125,7 +125,7 @@ pub const SETTINGS: &[Setting] = &[
     s(
         "LEDGER_BATCH_WORKERS",
         Some("2"),
-        "PostgreSQL: ledger batches in flight at once per instance, each on a connection of its own. With 2, a large batch (128 transfers or more) is in the database while the next is decided and sent, to take the journal head right after it (pipelining: about 10% more transfers/s on the batch endpoint, bench/README.md); smaller batches go one at a time, which measured faster for them. SQLite always uses 1.",
+        "PostgreSQL: ledger batches in flight at once per instance. With 2, a batch is in the database while the next is decided and sent behind it on the same connection (pipelining, docs/ledger.md: uniform single transfers about 10% more per second, bench/README.md). A batch that must read first runs on a connection of its own, one per worker; with `LEDGER_VIEW_ACCOUNTS=0` every batch does, and then only a large one (128 transfers or more) lets the next start beside it. SQLite always uses 1.",
     ),
     s(
         "LEDGER_BATCH_THREAD_NICE",

@@ -230,4 +230,24 @@ mod tests {
         // The next statement opens a new connection.
         assert_eq!(pipeline.send(SLEEP, seconds(0.0), None).await.unwrap(), 1);
     }
+
+    /// A connection that died while idle (a restart, a failover) is found by the ping before
+    /// the next statement, which goes out on a new one instead of failing.
+    #[tokio::test]
+    async fn a_connection_that_died_idle_is_replaced_before_the_next_statement() {
+        let url = postgres::fresh_database().await;
+        let pipeline = Pipeline::new(PgPoolOptions::new().max_connections(1).connect_lazy(&url).unwrap());
+        let mut observer = sqlx::PgConnection::connect(&url).await.unwrap();
+        assert_eq!(pipeline.send(SLEEP, seconds(0.0), None).await.unwrap(), 1);
+        let killed: i64 = sqlx::query_scalar(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(&mut observer)
+        .await
+        .unwrap();
+        assert_eq!(killed, 1, "the pipeline's connection");
+        tokio::time::sleep(crate::store::PING_IF_IDLE + Duration::from_millis(100)).await;
+        assert_eq!(pipeline.send(SLEEP, seconds(0.0), None).await.unwrap(), 1);
+    }
 }
