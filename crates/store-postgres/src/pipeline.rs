@@ -13,9 +13,9 @@
 //!
 //! A driver task owns the connection: it writes each submitted statement at once and, when
 //! answers are owed, reads them as they arrive. If the connection breaks, every answer owed fails
-//! (as `Unavailable` to the batch, which its callers see as a failed request, nothing written
-//! twice: each statement is its own transaction, committed or not) and the next statement opens
-//! a new connection.
+//! (`Unavailable` to the batch, an error its callers retry under their keys: each statement is
+//! its own transaction, committed or not, and a key committed answers with what it did) and the
+//! next statement opens a new connection.
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgArguments;
@@ -39,8 +39,14 @@ pub(crate) struct Pipeline {
     jobs: std::sync::Mutex<Option<mpsc::UnboundedSender<Job>>>,
 }
 
+/// As the connection's own I/O error would be: the store reports it as `Unavailable`, and the
+/// batch's callers get an error to retry under their keys, as with any connection lost
+/// mid-batch.
 fn gone() -> sqlx::Error {
-    sqlx::Error::Protocol("the ledger pipeline's connection was lost".into())
+    sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::ConnectionAborted,
+        "the ledger pipeline's connection was lost",
+    ))
 }
 
 impl Pipeline {
