@@ -11,7 +11,7 @@
 //! statement's Sync, and its COMMIT right behind its closing statement.
 
 use sqlx::pool::PoolConnection;
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 /// The journal head's lock, taken first by every batch and held to its commit, so batches (of
 /// every instance) run one after another: journal sequence numbers are assigned, and committed,
@@ -23,6 +23,10 @@ fn take_head(after_seq: i64) -> String {
 }
 
 pub(crate) struct BatchConnection {
+    /// Where the connection comes from, once the batch needs it: one decided from the view
+    /// whose closing statement goes on the pipeline (pipeline.rs) never does, and so does not
+    /// take one (nor have an idle one pinged) for nothing.
+    pool: PgPool,
     /// Until a transaction is opened (or for good, when the batch closes without one).
     conn: Option<PoolConnection<Postgres>>,
     tx: Option<Transaction<'static, Postgres>>,
@@ -36,8 +40,16 @@ fn gone() -> sqlx::Error {
 }
 
 impl BatchConnection {
-    pub(crate) fn new(conn: PoolConnection<Postgres>) -> Self {
-        Self { conn: Some(conn), tx: None, head_after: None }
+    pub(crate) fn new(pool: PgPool) -> Self {
+        Self { pool, conn: None, tx: None, head_after: None }
+    }
+
+    /// The connection, taken from the pool the first time (no transaction open).
+    async fn conn(&mut self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        match self.conn.take() {
+            Some(conn) => Ok(conn),
+            None => self.pool.acquire().await,
+        }
     }
 
     /// The batch takes the journal head (after `after_seq`) before its first statement.
@@ -49,7 +61,7 @@ impl BatchConnection {
     /// the next statement, and the head's lock, if asked for, inside that statement's Sync.
     pub(crate) async fn tx(&mut self) -> Result<&mut PgConnection, sqlx::Error> {
         if self.tx.is_none() {
-            let conn = self.conn.take().ok_or_else(gone)?;
+            let conn = self.conn().await?;
             // `Pool::begin` does the same for a connection it has just acquired.
             let mut tx = Transaction::begin(conn, None).await?;
             if let Some(after_seq) = self.head_after.take() {
@@ -64,12 +76,14 @@ impl BatchConnection {
     /// written right behind the statement; or, with no transaction opened, the bare connection
     /// with the head's lock queued inside the statement's Sync (one implicit transaction).
     /// Either way, once the statement's answer is in, the batch has committed or rolled back.
-    pub(crate) fn closing(&mut self) -> Result<&mut PgConnection, sqlx::Error> {
-        if let Some(tx) = self.tx.as_deref_mut() {
+    pub(crate) async fn closing(&mut self) -> Result<&mut PgConnection, sqlx::Error> {
+        if self.tx.is_some() {
+            let tx = self.tx.as_deref_mut().ok_or_else(gone)?;
             tx.commit_after_next_query();
             return Ok(tx);
         }
-        let conn = self.conn.as_deref_mut().ok_or_else(gone)?;
+        let conn = self.conn().await?;
+        let conn = &mut **self.conn.insert(conn);
         if let Some(after_seq) = self.head_after.take() {
             conn.queue_in_next_query_sync(&take_head(after_seq));
         }

@@ -556,7 +556,7 @@ impl LedgerTx for PgLedgerTx {
             return Ok(());
         }
         let done = {
-            let conn = self.conn.closing().map_err(store_error)?;
+            let conn = self.conn.closing().await.map_err(store_error)?;
             let mut sent = std::pin::pin!(query.execute(conn));
             let first = futures::poll!(sent.as_mut());
             drop(turn);
@@ -595,7 +595,7 @@ impl LedgerStore for PgStore {
         account: Account,
         idempotency: Option<Idempotency>,
     ) -> Result<Created<Account>, StoreError> {
-        let conn = BatchConnection::new(self.pool.acquire().await.map_err(store_error)?);
+        let conn = BatchConnection::new(self.pool.clone());
         let mut ltx = PgLedgerTx::new(conn, account.created_at, self.view.clone(), false, None, None);
         if let Some(k) = &idempotency {
             let prior = ltx.claim_keys(&[k], account.created_at).await?;
@@ -734,7 +734,7 @@ impl LedgerStore for PgStore {
         loop {
             attempts += 1;
             let (lane, _taken) = self.lane().await;
-            let conn = BatchConnection::new(lane.acquire().await.map_err(store_error)?);
+            let conn = BatchConnection::new(lane.clone());
             let turn = self.decide.clone().lock_owned().await;
             // The view serves first attempts only: a second reads what moved.
             let mut ltx = PgLedgerTx::new(
