@@ -251,7 +251,7 @@ impl PgConnection {
     /// Protocol Bank patch: the oldest answer owed to `send_pipelined`, read through its
     /// ReadyForQuery: the rows the query affected, or the first error PostgreSQL reported for
     /// it or for a statement queued in its Sync (which then skipped the rest up to the Sync and
-    /// rolled back the implicit transaction). Rows it returned are read and dropped. A `Err`
+    /// rolled back the implicit transaction). Rows it returned are read and dropped. An `Err`
     /// other than `Error::Database` leaves the connection unusable.
     pub async fn recv_pipelined(&mut self) -> Result<u64, Error> {
         let ahead = self
@@ -298,7 +298,13 @@ impl PgConnection {
     pub async fn wait_readable(&mut self) -> Result<(), Error> {
         self.inner
             .stream
-            .try_read(|buf| Ok(if buf.is_empty() { std::ops::ControlFlow::Continue(1) } else { std::ops::ControlFlow::Break(()) }))
+            .try_read(|buf| {
+                Ok(if buf.is_empty() {
+                    std::ops::ControlFlow::Continue(1)
+                } else {
+                    std::ops::ControlFlow::Break(())
+                })
+            })
             .await
     }
 
