@@ -13,8 +13,8 @@ use pb_chains::eth_tx::{Eip1559, address_of};
 use pb_chains::{EthAddress, erc20};
 use pb_domain::custody::{CustodyStore, Withdrawal};
 use pb_domain::{Clock, LeaseStore, StoreError};
+use pb_ledger::LeaseLoop;
 use pb_ledger::LedgerService;
-use pb_ledger::{LEASE_TTL_MS, LeaseLoop};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -364,14 +364,7 @@ impl EthSender {
     }
 
     pub async fn run(self, leases: Arc<dyn LeaseStore>, holder: String, stop: tokio::sync::watch::Receiver<bool>) {
-        let lease = LeaseLoop {
-            lease: LEASE.to_owned(),
-            leases,
-            holder,
-            clock: self.clock.as_ref(),
-            poll: self.settings.poll,
-            ttl_ms: LEASE_TTL_MS,
-        };
+        let lease = LeaseLoop::new(LEASE, leases, holder, self.settings.poll).with_clock(self.clock.as_ref());
         lease.run(stop, || self.tick()).await;
     }
 }

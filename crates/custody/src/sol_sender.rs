@@ -21,8 +21,8 @@ use pb_chains::sol_rpc::SolRpc;
 use pb_chains::sol_tx::{Instruction, SolKeypair, sign};
 use pb_domain::custody::{CustodyStore, Withdrawal};
 use pb_domain::{Clock, LeaseStore};
+use pb_ledger::LeaseLoop;
 use pb_ledger::LedgerService;
-use pb_ledger::{LEASE_TTL_MS, LeaseLoop};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -344,14 +344,7 @@ impl SolSender {
     }
 
     pub async fn run(self, leases: Arc<dyn LeaseStore>, holder: String, stop: tokio::sync::watch::Receiver<bool>) {
-        let lease = LeaseLoop {
-            lease: LEASE.to_owned(),
-            leases,
-            holder,
-            clock: self.clock.as_ref(),
-            poll: self.settings.poll,
-            ttl_ms: LEASE_TTL_MS,
-        };
+        let lease = LeaseLoop::new(LEASE, leases, holder, self.settings.poll).with_clock(self.clock.as_ref());
         lease.run(stop, || self.tick()).await;
     }
 }

@@ -12,8 +12,8 @@ use pb_chains::jsonrpc::RpcError;
 use pb_domain::custody::{CustodyStore, Deposit};
 use pb_domain::identity::ids::new_id;
 use pb_domain::{Clock, LeaseStore, StoreError};
+use pb_ledger::LeaseLoop;
 use pb_ledger::LedgerService;
-use pb_ledger::{LEASE_TTL_MS, LeaseLoop};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -167,14 +167,8 @@ impl DepositWatcher {
     }
 
     pub async fn run(self, leases: Arc<dyn LeaseStore>, holder: String, stop: tokio::sync::watch::Receiver<bool>) {
-        let lease = LeaseLoop {
-            lease: lease_name(self.scanner.chain()),
-            leases,
-            holder,
-            clock: self.clock.as_ref(),
-            poll: self.settings.poll,
-            ttl_ms: LEASE_TTL_MS,
-        };
+        let lease = LeaseLoop::new(&lease_name(self.scanner.chain()), leases, holder, self.settings.poll)
+            .with_clock(self.clock.as_ref());
         lease.run(stop, || async { self.tick().await.map(|_| ()) }).await;
     }
 }

@@ -33,6 +33,11 @@ impl LeaseLoop<'static> {
 }
 
 impl LeaseLoop<'_> {
+    /// The same loop on another clock (the custody workers' own, which tests move by hand).
+    pub fn with_clock(self, clock: &dyn Clock) -> LeaseLoop<'_> {
+        LeaseLoop { clock, ..self }
+    }
+
     /// The lease is held for the whole period between ticks: for a worker that ticks rarely, so
     /// another instance does not repeat the job at once.
     pub fn held_for_each_period(mut self) -> Self {
