@@ -13,8 +13,7 @@ use pb_chains::eth_tx::{Eip1559, address_of};
 use pb_chains::{EthAddress, erc20};
 use pb_domain::custody::{CustodyStore, Withdrawal};
 use pb_domain::{Clock, LeaseStore, StoreError};
-use pb_ledger::LeaseLoop;
-use pb_ledger::LedgerService;
+use pb_ledger::{LeaseLoop, LedgerService};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -12,8 +12,7 @@ use pb_chains::jsonrpc::RpcError;
 use pb_domain::custody::{CustodyStore, Deposit};
 use pb_domain::identity::ids::new_id;
 use pb_domain::{Clock, LeaseStore, StoreError};
-use pb_ledger::LeaseLoop;
-use pb_ledger::LedgerService;
+use pb_ledger::{LeaseLoop, LedgerService};
 use std::sync::Arc;
 use std::time::Duration;
 
