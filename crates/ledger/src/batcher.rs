@@ -32,7 +32,7 @@ pub struct BatcherSettings {
     /// measured 10% slower too (batches of 26 instead of 30). All of that was with the second
     /// batch on a second connection; a store that queues it behind the first on the same one
     /// (`LedgerStore::pipelines_batches`) has no gate: there, two small batches in flight
-    /// measured faster (bench/README.md).
+    /// measured faster (bench/RESULTS.md).
     pub pipeline_min_transfers: usize,
     /// The batch thread's nice value (0: the default priority; below 0 needs `CAP_SYS_NICE`):
     /// see thread_priority.rs.
@@ -96,7 +96,7 @@ impl Batcher {
         // The batches run on a thread and runtime of their own: on the shared runtime, each
         // of a batch's awaits (its two round trips, the commit) waited in the run queue behind
         // the HTTP tasks before the batch went on, while PostgreSQL's one busy backend sat
-        // idle. Measured: 2.6 -> 2.0 ms per batch of 32 (bench/README.md). If the thread cannot
+        // idle. Measured: 2.6 -> 2.0 ms per batch of 32 (bench/RESULTS.md). If the thread cannot
         // start, its receiver is dropped with it and every submit fails as `Unavailable`.
         let spawned = std::thread::Builder::new().name("ledger-batches".into()).spawn(move || {
             crate::thread_priority::set_current_thread_nice(settings.thread_nice);

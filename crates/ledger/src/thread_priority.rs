@@ -4,7 +4,7 @@
 //! PostgreSQL can start on it, and reads the commit before it can answer the callers and send
 //! the next batch. So whenever it is ready to run but waits for a core behind the HTTP
 //! workers, the database waits too. Measured on a 2-core machine shared with PostgreSQL and
-//! the load generator (`perf sched`, bench/README.md): at the default priority the thread
+//! the load generator (`perf sched`, bench/RESULTS.md): at the default priority the thread
 //! spent about 0.6 ms per batch ready but not running, on batches of about 2 ms. A lower nice
 //! value makes the scheduler favour it: at -5 it waited about a quarter less. Not to zero: under
 //! EEVDF a woken thread of higher weight often still waits out the running thread's slice.

@@ -125,12 +125,12 @@ pub const SETTINGS: &[Setting] = &[
     s(
         "LEDGER_BATCH_WORKERS",
         Some("2"),
-        "PostgreSQL: ledger batches in flight at once per instance. With 2, a batch is in the database while the next is decided and sent behind it on the same connection (pipelining, docs/ledger.md: uniform single transfers about 10% more per second, bench/README.md). A batch that must read first runs on a connection of its own, one per worker; with `LEDGER_VIEW_ACCOUNTS=0` every batch does, and then only a large one (128 transfers or more) lets the next start beside it. SQLite always uses 1.",
+        "PostgreSQL: ledger batches in flight at once per instance. With 2, a batch is in the database while the next is decided and sent behind it on the same connection (pipelining, docs/ledger.md: uniform single transfers about 10% more per second, bench/RESULTS.md). A batch that must read first runs on a connection of its own, one per worker; with `LEDGER_VIEW_ACCOUNTS=0` every batch does, and then only a large one (128 transfers or more) lets the next start beside it. SQLite always uses 1.",
     ),
     s(
         "LEDGER_BATCH_THREAD_NICE",
         Some("-5"),
-        "Nice value (-20 to 19) of the thread that decides, sends and commits every ledger batch, so it runs before the HTTP workers when both want a core: each batch waits for it (bench/README.md). Below 0 needs `CAP_SYS_NICE` or an `RLIMIT_NICE` allowing it (the compose file sets one; Kubernetes cannot, docs/operations.md); without either the server says so in its log at start and the thread keeps the default priority. 0 leaves the thread alone.",
+        "Nice value (-20 to 19) of the thread that decides, sends and commits every ledger batch, so it runs before the HTTP workers when both want a core: each batch waits for it (bench/RESULTS.md). Below 0 needs `CAP_SYS_NICE` or an `RLIMIT_NICE` allowing it (the compose file sets one; Kubernetes cannot, docs/operations.md); without either the server says so in its log at start and the thread keeps the default priority. 0 leaves the thread alone.",
     ),
     s(
         "LEDGER_VIEW_ACCOUNTS",

@@ -232,7 +232,7 @@ fn worth_retrying(e: &sqlx::Error) -> bool {
 /// What a batch was decided on of an account, and its closing statement asserts: a copy of
 /// three small fields, where the whole account would copy its four strings too (the
 /// `ledger-batches` thread, on every batch's serial path, spent about a third of its time
-/// copying and freeing accounts: bench/README.md).
+/// copying and freeing accounts: bench/RESULTS.md).
 #[derive(Debug, Clone, Copy)]
 struct AsRead {
     id: AccountId,
@@ -483,7 +483,7 @@ impl LedgerTx for PgLedgerTx {
         let expected: Vec<Balances> = before.iter().map(|a| a.balances).collect();
         let bal = |list: &[Balances], f: fn(&Balances) -> u128| list.iter().map(|b| Numeric(f(b))).collect::<Vec<_>>();
         // Borrowed, not copied: the batch thread is the ledger's serial section, and every copy
-        // is an allocation there (bench/README.md).
+        // is an allocation there (bench/RESULTS.md).
         let tr = |f: fn(&ChainedTransfer) -> &str| journal.iter().map(f).collect::<Vec<&str>>();
         let head = journal.last().map(|c| (c.seq, c.hash.clone()));
         let end = match journal.last() {

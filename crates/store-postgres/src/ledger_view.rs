@@ -3,7 +3,7 @@
 //!
 //! Why: a batch's first round trip (lock the head, read and lock its accounts and keys) was a
 //! third of its PostgreSQL time and all of that round trip's wait, while the batch worker, one
-//! at a time, is the ledger's serial section (bench/README.md). When every account a batch
+//! at a time, is the ledger's serial section (bench/RESULTS.md). When every account a batch
 //! touches is in this view, the batch is decided from the view and sent as one round trip, its
 //! closing statement asserting what the view assumed: the head is still the one the view holds
 //! (so no batch of any instance committed since, and only batches change counters), every

@@ -3,7 +3,7 @@
 //! about eight numbers per account (the new counters and the compare-and-set's old ones) and
 //! one per transfer. As text, each was printed by the server (u128's `Display`, an allocation)
 //! and parsed by PostgreSQL's `numeric_in` while the batch held the journal head. Measured
-//! (bench/README.md, 2026-12-04): no change in throughput beyond the machine's noise; kept
+//! (bench/RESULTS.md, 2026-12-04): no change in throughput beyond the machine's noise; kept
 //! because a typed parameter has no text round trip to get wrong.
 //!
 //! The format (PostgreSQL's `numeric_send`/`numeric_recv`, src/backend/utils/adt/numeric.c):

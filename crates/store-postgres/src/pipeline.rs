@@ -6,7 +6,7 @@
 //! (batch_connection.rs). Sent one at a time, PostgreSQL's backend waited, after each commit,
 //! for the answer to reach the batch thread, for the next batch to be decided, encoded and sent,
 //! and for its bytes to wake it: a third of each batch's cycle on this 2-core machine
-//! (bench/README.md). Sent on a second connection instead, the next batch waited for the journal
+//! (bench/RESULTS.md). Sent on a second connection instead, the next batch waited for the journal
 //! head in a second backend, which had to be woken and scheduled when the first committed, and
 //! was no faster. Behind the first on the same connection, it is in the backend's socket when
 //! the first commits, and runs at once.

@@ -38,7 +38,7 @@ pub struct PgStore {
     /// pool of its own. A batch on a connection of the shared pool ran on whichever of its
     /// backends was idle longest (sqlx hands idle connections out first in, first out), so each
     /// batch started in a cold backend process; the same backends, and their caches, kept warm
-    /// gave 12,928 -> 13,654 transfers/s, five runs each (bench/README.md). So a batch takes
+    /// gave 12,928 -> 13,654 transfers/s, five runs each (bench/RESULTS.md). So a batch takes
     /// the first free lane: one batch at a time always runs on the first. A batch decided
     /// from the view takes a lane (its place among the batches in flight) but not its
     /// connection: its statement goes on the pipeline.

@@ -403,7 +403,7 @@ mod ledger {
             // The first batch reads from PostgreSQL on a lane; one decided behind it while it
             // is in flight goes on the pipeline and waits for its head there. Batches on two
             // connections were refused about 2% of the time before `ledger_take_head` made the
-            // later one wait (bench/README.md); on one connection they cannot overtake.
+            // later one wait (bench/RESULTS.md); on one connection they cannot overtake.
             assert!(refused <= 1, "no batch overtook the one it was decided after: {refused} refused of {served}");
             assert!(served > 100, "decided from the view: {served}");
             verified(&a).await;
