@@ -92,6 +92,25 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
+/// A signed-in member of staff, of any role: what every `/v1/admin` route takes first, so that a
+/// caller who is not staff is refused (403 `forbidden`) before the route reads its path, query or
+/// body, and learns nothing of what they hold. Each route's own check of the role, in the
+/// service, stays the one that decides.
+#[derive(Debug, Clone)]
+pub struct StaffAuth(pub Auth);
+
+impl FromRequestParts<AppState> for StaffAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        if !auth.caller.is_staff() {
+            return Err(ApiError::of(ErrorCode::Forbidden));
+        }
+        Ok(Self(auth))
+    }
+}
+
 /// `Set-Cookie` values for a new session: the token (HttpOnly: scripts cannot read it) and the
 /// CSRF token (readable by the app, which echoes it in `X-CSRF-Token`).
 pub fn session_cookies(token: &str, csrf: &str, max_age_secs: i64) -> [HeaderValue; 2] {

@@ -3,10 +3,11 @@
 
 use crate::error::ApiError;
 use crate::error_code::ErrorCode;
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
 /// `Json<T>` with API errors.
@@ -21,11 +22,64 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
+        if !is_json(req.headers()) {
+            return Err(ApiError::of(ErrorCode::UnsupportedMediaType));
+        }
+        let bytes = body_bytes(req, state).await?;
+        refuse_nul(&bytes)?;
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(json_rejection(&rejection)),
         }
     }
+}
+
+/// `application/json`, or any `application/…+json` (the browser's `application/reports+json`).
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .is_some_and(|m| m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")))
+}
+
+/// The whole body, within the route's size limit.
+pub(crate) async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::of(ErrorCode::PayloadTooLarge)
+        } else {
+            ApiError::new(ErrorCode::InvalidJson, r.body_text())
+        }
+    })
+}
+
+/// Text in a request never holds U+0000: PostgreSQL's `text` cannot store it (a query carrying
+/// one fails, which would be a 500), and no name, address, key or description needs it. So a
+/// body, path or query holding one is refused at the edge, on every backend alike.
+///
+/// JSON can write U+0000 only as the escape `\u0000` (a raw control character in a string is a
+/// syntax error, which the parser reports); preceded by an escaped backslash (`\\u0000`) it is
+/// the six characters, and allowed.
+pub(crate) fn refuse_nul(json: &[u8]) -> Result<(), ApiError> {
+    let mut from = 0;
+    while let Some(offset) = json[from..].windows(6).position(|w| w == b"\\u0000") {
+        let at = from + offset;
+        let backslashes = json[..=at].iter().rev().take_while(|&&b| b == b'\\').count();
+        if backslashes % 2 == 1 {
+            return Err(ApiError::new(ErrorCode::ValidationFailed, NUL_MESSAGE));
+        }
+        from = at + 1;
+    }
+    Ok(())
+}
+
+const NUL_MESSAGE: &str = "Text must not contain the NUL character (U+0000).";
+
+/// `%00` in a path or query: U+0000 once decoded (see [`refuse_nul`]).
+fn has_encoded_nul(text: &str) -> bool {
+    text.contains("%00")
 }
 
 fn json_rejection(rejection: &JsonRejection) -> ApiError {
@@ -77,6 +131,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if has_encoded_nul(parts.uri.path()) {
+            return Err(ApiError::new(ErrorCode::InvalidPathParameter, NUL_MESSAGE));
+        }
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(value)) => Ok(Self(value)),
             Err(rejection) => Err(path_rejection(&rejection)),
@@ -106,6 +163,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.query().is_some_and(has_encoded_nul) {
+            return Err(ApiError::new(ErrorCode::InvalidQueryParameter, NUL_MESSAGE));
+        }
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(Self(value)),
             Err(rejection) => Err(query_rejection(&rejection)),
@@ -125,7 +185,17 @@ fn query_rejection(rejection: &QueryRejection) -> ApiError {
 
 #[cfg(test)]
 mod tests {
-    use super::field_from_serde;
+    use super::{field_from_serde, refuse_nul};
+
+    #[test]
+    fn nul_is_found_only_where_json_decodes_to_it() {
+        assert!(refuse_nul(br#"{"name": "a\u0000b"}"#).is_err());
+        assert!(refuse_nul(br#"{"name": "\\\u0000"}"#).is_err(), "an escaped backslash, then NUL");
+        assert!(refuse_nul(br#"{"a\u0000": 1}"#).is_err(), "in a key too");
+        assert!(refuse_nul(br#"{"name": "\\u0000"}"#).is_ok(), "a backslash, then the text u0000");
+        assert!(refuse_nul(br#"{"name": "u0000 \u00e9"}"#).is_ok());
+        assert!(refuse_nul(b"").is_ok());
+    }
 
     #[test]
     fn finds_the_field_in_serde_messages() {

@@ -7,7 +7,7 @@
 use crate::error::ApiError;
 use crate::error_code::ErrorCode;
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderValue, header};
+use axum::http::HeaderValue;
 use pb_domain::identity::caller::{Caller, Principal};
 use pb_domain::ledger::store::Idempotency;
 use serde::de::DeserializeOwned;
@@ -61,26 +61,15 @@ where
         };
         let method = req.method().to_string();
         let path = req.uri().path().to_owned();
-        let json_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(str::trim)
-            .is_some_and(|m| m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")));
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|r| {
-            if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::of(ErrorCode::PayloadTooLarge)
-            } else {
-                ApiError::new(ErrorCode::InvalidJson, r.body_text())
-            }
-        })?;
+        let json_type = crate::extract::is_json(req.headers());
+        let bytes = crate::extract::body_bytes(req, state).await?;
         // A POST without a body (void, close) is an empty object.
         let value = if bytes.is_empty() {
             serde_json::Value::Object(serde_json::Map::new())
         } else if !json_type {
             return Err(ApiError::of(ErrorCode::UnsupportedMediaType));
         } else {
+            crate::extract::refuse_nul(&bytes)?;
             serde_json::from_slice(&bytes).map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?
         };
         let mut h = Sha256::new();
@@ -121,7 +110,7 @@ mod tests {
             .method("POST")
             .uri(path)
             .header(HEADER, "k1")
-            .header(header::CONTENT_TYPE, "application/json")
+            .header(axum::http::header::CONTENT_TYPE, "application/json")
             .body(axum::body::Body::from(body))
             .unwrap();
         Idempotent::<serde_json::Value>::from_request(req, &()).await.unwrap().fingerprint

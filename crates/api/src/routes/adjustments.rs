@@ -1,7 +1,7 @@
 //! Staff corrections under the four-eyes rule: `POST /v1/admin/adjustments` proposes,
 //! another staff member approves (the ledger transfer is made then) or rejects.
 
-use crate::auth::Auth;
+use crate::auth::StaffAuth;
 use crate::dto::{AdjustmentId, List, PageQuery, time, time_opt};
 use crate::error::{ApiError, ErrorBody};
 use crate::error_code::ErrorCode;
@@ -82,7 +82,7 @@ fn invalid(param: &'static str, message: &'static str) -> ApiError {
     responses((status = 201, body = AdjustmentView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn propose(
     State(state): State<AppState>,
-    auth: Auth,
+    StaffAuth(auth): StaffAuth,
     ApiJson(req): ApiJson<ProposeAdjustment>,
 ) -> Result<(StatusCode, Json<AdjustmentView>), ApiError> {
     let account_id = AccountId::from_api(&req.account_id)
@@ -114,7 +114,7 @@ pub struct AdjustmentQuery {
     responses((status = 200, body = List<AdjustmentView>), (status = 403, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
-    auth: Auth,
+    StaffAuth(auth): StaffAuth,
     ApiQuery(q): ApiQuery<AdjustmentQuery>,
 ) -> Result<Json<List<AdjustmentView>>, ApiError> {
     let status = q
@@ -140,7 +140,7 @@ pub async fn list(
     responses((status = 200, body = AdjustmentView), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
-    auth: Auth,
+    StaffAuth(auth): StaffAuth,
     ApiPath(id): ApiPath<AdjustmentId>,
 ) -> Result<Json<AdjustmentView>, ApiError> {
     Ok(Json(adjustment_view(&state.ledger().adjustment(&auth.caller, &id.0).await?)))
@@ -153,7 +153,7 @@ pub async fn get(
         (status = 409, description = "adjustment_already_decided", body = ErrorBody)))]
 pub async fn approve(
     State(state): State<AppState>,
-    auth: Auth,
+    StaffAuth(auth): StaffAuth,
     ApiPath(id): ApiPath<AdjustmentId>,
 ) -> Result<Json<AdjustmentView>, ApiError> {
     state.identity().require_step_up(&auth.caller)?;
@@ -177,7 +177,7 @@ pub async fn approve(
     responses((status = 200, body = AdjustmentView), (status = 409, body = ErrorBody)))]
 pub async fn reject(
     State(state): State<AppState>,
-    auth: Auth,
+    StaffAuth(auth): StaffAuth,
     ApiPath(id): ApiPath<AdjustmentId>,
 ) -> Result<Json<AdjustmentView>, ApiError> {
     Ok(Json(adjustment_view(&state.ledger().reject_adjustment(&auth.caller, &id.0).await?)))

@@ -1,6 +1,6 @@
 //! Staff routes. Roles are checked on the server for each one (security.md).
 
-use crate::auth::{Auth, Ctx};
+use crate::auth::{Ctx, StaffAuth};
 use crate::dto::{List, PageQuery, UserId};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -27,7 +27,7 @@ pub struct AuditQuery {
     (status = 200, body = List<EventView>), (status = 403, body = ErrorBody)))]
 pub async fn audit_events(
     State(state): State<AppState>,
-    auth: Auth,
+    StaffAuth(auth): StaffAuth,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<List<EventView>>, ApiError> {
     let pq = PageQuery { limit: q.limit, starting_after: q.starting_after };
@@ -41,7 +41,7 @@ pub async fn audit_events(
     (status = 200, body = UserView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn user(
     State(state): State<AppState>,
-    auth: Auth,
+    StaffAuth(auth): StaffAuth,
     ApiPath(id): ApiPath<UserId>,
 ) -> Result<Json<UserView>, ApiError> {
     auth.caller.require_staff(&[StaffRole::Support, StaffRole::ComplianceOfficer, StaffRole::Admin])?;
@@ -61,7 +61,7 @@ pub struct CloseUser {
 pub async fn close_user(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
-    auth: Auth,
+    StaffAuth(auth): StaffAuth,
     ApiPath(id): ApiPath<UserId>,
     ApiJson(req): ApiJson<CloseUser>,
 ) -> Result<StatusCode, ApiError> {
@@ -82,7 +82,7 @@ pub struct SetRole {
 pub async fn set_role(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
-    auth: Auth,
+    StaffAuth(auth): StaffAuth,
     ApiPath(id): ApiPath<UserId>,
     ApiJson(req): ApiJson<SetRole>,
 ) -> Result<StatusCode, ApiError> {

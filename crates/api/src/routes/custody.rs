@@ -1,6 +1,6 @@
 //! Crypto custody: whether it is on, and deposit addresses (issue 5).
 
-use crate::auth::Auth;
+use crate::auth::{Auth, StaffAuth};
 use crate::dto::{List, time};
 use crate::error::{ApiError, ErrorBody};
 use crate::error_code::ErrorCode;
@@ -195,7 +195,10 @@ pub struct ReserveView {
 /// On-chain holdings against the ledger, per asset. Support, compliance officers and admins.
 #[utoipa::path(get, path = "/v1/admin/reserves", tag = "admin",
     responses((status = 200, body = List<ReserveView>), (status = 403, body = ErrorBody)))]
-pub async fn reserves(State(state): State<AppState>, auth: Auth) -> Result<Json<List<ReserveView>>, ApiError> {
+pub async fn reserves(
+    State(state): State<AppState>,
+    StaffAuth(auth): StaffAuth,
+) -> Result<Json<List<ReserveView>>, ApiError> {
     use pb_domain::identity::roles::StaffRole;
     auth.caller.require_staff(&[StaffRole::Support, StaffRole::ComplianceOfficer, StaffRole::Admin])?;
     let rows = state.custody().reserves(state.ledger()).await.map_err(|e| match e {
@@ -238,7 +241,7 @@ pub struct AdminDepositView {
     responses((status = 200, body = List<AdminDepositView>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn admin_deposits(
     State(state): State<AppState>,
-    auth: Auth,
+    StaffAuth(auth): StaffAuth,
     ApiQuery(q): ApiQuery<AdminDepositQuery>,
 ) -> Result<Json<List<AdminDepositView>>, ApiError> {
     use pb_domain::identity::roles::StaffRole;

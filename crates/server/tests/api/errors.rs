@@ -25,6 +25,13 @@ async fn bad_input_gets_json_errors_with_stable_codes(app: TestApp) {
         assert_error(app.post_raw(reports, "application/json", r#"[{"url": "x"}]"#).await, 422, "validation_failed")
             .await;
     assert_eq!(body["error"]["param"], "type");
+    // U+0000 anywhere (PostgreSQL's text cannot hold it): refused at the edge on both backends,
+    // in a body, a path and a query alike.
+    let nul = REPORT.replace("?token=secret", "\\u0000");
+    let body = assert_error(app.post_raw(reports, "application/json", nul).await, 422, "validation_failed").await;
+    assert!(body["error"]["message"].as_str().unwrap().contains("U+0000"), "{body}");
+    assert_error(app.get("/v1/error-codes/a%00b").await, 400, "invalid_path_parameter").await;
+    assert_error(app.get("/v1/dev/outbox?limit=1%00").await, 400, "invalid_query_parameter").await;
     // Oversized body (the default limit is 1 MiB).
     let huge = format!("[{}]", vec![r#"{"type":"x"}"#; 100_000].join(","));
     assert!(huge.len() > 1024 * 1024);

@@ -22,3 +22,4 @@ mod ledger_records;
 mod log_secrecy;
 mod modes;
 mod processes;
+mod route_sweep;

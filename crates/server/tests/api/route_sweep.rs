@@ -1,0 +1,215 @@
+//! Every operation in the OpenAPI document, probed with bad input by no one signed in, by a
+//! customer and by an admin: the non-negotiables on input and authorization, checked for each
+//! route. Routes added later are swept too: the router and the document are split from one
+//! `OpenApiRouter` (`pb_api::app`), so a route cannot be served without being documented.
+//! - Never a 500; every refusal is JSON with a code that `/v1/error-codes` lists.
+//! - No one signed in gets 401 on everything but the routes listed in `PUBLIC`.
+//! - A customer gets 403 on every staff route, before the route reads its input: a caller who
+//!   is not staff learns nothing of what a staff route expects.
+//! - After it all, the customer's session still works and the ledger verifies.
+
+use crate::helpers::{TestApp, json};
+use crate::stories;
+use pb_domain::identity::roles::StaffRole;
+use reqwest::Method;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+stories!(every_route_refuses_bad_input_and_strangers);
+
+/// Operations that answer without a signed-in caller (method, path as in the document).
+const PUBLIC: &[(&str, &str)] = &[
+    ("get", "/health"),
+    ("get", "/ready"),
+    ("get", "/v1/assets"),
+    ("get", "/v1/error-codes"),
+    ("get", "/v1/error-codes/{code}"),
+    ("get", "/v1/dev/outbox"),
+    ("post", "/v1/security/csp-reports"),
+    ("post", "/v1/auth/register"),
+    ("post", "/v1/auth/verify-email"),
+    ("post", "/v1/auth/verify-email/resend"),
+    ("post", "/v1/auth/login"),
+    ("post", "/v1/auth/mfa/verify"),
+    ("post", "/v1/auth/password-reset"),
+    ("post", "/v1/auth/password-reset/confirm"),
+];
+
+/// Path parameters: malformed, oversized, control characters, non-ASCII, an id of the wrong kind.
+const PATH_VALUES: &[&str] = &[
+    "not-an-id",
+    "0",
+    "%00",
+    "%E2%80%AE",
+    "été",
+    "00000000-0000-0000-0000-000000000000",
+    "acct_zzzzzzzzzzzzzzzzzzzzzzzzzz",
+];
+
+const QUERIES: &[&str] = &[
+    "",
+    "?limit=-1",
+    "?limit=99999999999999999999",
+    "?limit=abc&starting_after=%00",
+    "?starting_after=acct_zzzzzzzzzzzzzzzzzzzzzzzzzz",
+    "?from=not-a-date&to=2020-13-45",
+    "?format=xml",
+    "?status=%FF",
+    "?user_id=%00&status=%00&asset=%00",
+];
+
+const BODIES: &[(&str, &str)] = &[
+    ("application/json", r#"{""#),
+    ("application/json", "[]"),
+    ("application/json", "{}"),
+    ("application/json", "null"),
+    (
+        "application/json",
+        r#"{"amount": "-1", "asset": "USD", "from_account": "x", "to": {"email": "nobody"}, "transfers": [{}], "atomic": "yes"}"#,
+    ),
+    (
+        "application/json",
+        r#"{"amount": "1e400", "asset": 5, "account_id": [], "to": {"account_id": {}}, "transfers": "x", "code": 99999999999999999999999}"#,
+    ),
+    ("application/json", r#"{"amount": "340282366920938463463374607431768211456", "asset": "USD", "name": "x"}"#),
+    ("text/plain", "hello"),
+    // U+0000, which PostgreSQL's text cannot hold, in every kind of field.
+    (
+        "application/json",
+        r#"{"name": "a\u0000", "asset": "USD\u0000", "description": "\u0000", "email": "a\u0000@example.com", "password": "\u0000", "reason": "\u0000", "account_id": "acct_\u0000", "metadata": {"k\u0000": "v"}}"#,
+    ),
+];
+
+fn is_public(method: &str, path: &str) -> bool {
+    PUBLIC.contains(&(method, path))
+}
+
+/// `/v1/accounts/{id}` with `value` for every parameter.
+fn fill(path: &str, value: &str) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        out.push_str(value);
+        rest = rest[open..].split_once('}').map_or("", |(_, after)| after);
+    }
+    out.push_str(rest);
+    out
+}
+
+struct Probe<'a> {
+    app: &'a TestApp,
+    codes: BTreeSet<String>,
+    sent: usize,
+}
+
+impl Probe<'_> {
+    /// Sends one request and checks the answer is no 500, and JSON with a listed code if an
+    /// error. Returns the status and the error code.
+    async fn send(
+        &mut self,
+        token: Option<&str>,
+        method: &str,
+        url: &str,
+        body: Option<(&str, &str)>,
+    ) -> (u16, Option<String>) {
+        self.sent += 1;
+        let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let mut req = self.app.client.request(method.clone(), self.app.url(url));
+        req = req.header("idempotency-key", uuid::Uuid::new_v4().to_string());
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some((content_type, body)) = body {
+            req = req.header("content-type", content_type).body(body.to_owned());
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        assert!(status < 500, "{method} {url} {body:?}: {status} {}", r.text().await.unwrap_or_default());
+        if status < 400 {
+            return (status, None);
+        }
+        let what = format!("{method} {url} {body:?}: {status}");
+        let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        assert!(ct.starts_with("application/json"), "{what}: {ct:?}");
+        let body: Value = r.json().await.unwrap();
+        let code = body["error"]["code"].as_str().unwrap_or_else(|| panic!("{what}: {body}")).to_owned();
+        assert!(self.codes.contains(&code), "{what}: {code} is not in /v1/error-codes");
+        (status, Some(code))
+    }
+}
+
+async fn every_route_refuses_bad_input_and_strangers(app: TestApp) {
+    let spec = serde_json::to_value(pb_api::openapi()).unwrap();
+    let listed = json(app.get("/v1/error-codes").await).await;
+    let codes = listed["data"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_owned()).collect();
+    let alice = app.verified_person("alice@sweep.example", "individual").await;
+    let opened = app
+        .client
+        .post(app.url("/v1/accounts"))
+        .bearer_auth(&alice.token)
+        .header("idempotency-key", "sweep-open")
+        .json(&serde_json::json!({"asset": "USD", "name": "Everyday"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 201);
+    let own_account = json(opened).await["id"].as_str().unwrap().to_owned();
+    let admin = app.staff_member("admin@sweep.example", StaffRole::Admin).await;
+
+    let mut probe = Probe { app: &app, codes, sent: 0 };
+    let mut operations = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            operations.push((method.clone(), path.clone()));
+        }
+    }
+    assert!(operations.len() >= 50, "{} operations", operations.len());
+    for (method, path) in &operations {
+        // Signing out would end the session the rest of the sweep uses.
+        if (method.as_str(), path.as_str()) == ("post", "/v1/auth/logout") {
+            continue;
+        }
+        let mut values: Vec<&str> = PATH_VALUES.to_vec();
+        values.push(&own_account);
+        let urls: Vec<String> =
+            if path.contains('{') { values.iter().map(|v| fill(path, v)).collect() } else { vec![path.clone()] };
+        let staff_route = path.starts_with("/v1/admin/");
+        for url in &urls {
+            for token in [None, Some(alice.token.as_str()), Some(admin.token.as_str())] {
+                let mut answers = Vec::new();
+                if method == "get" || method == "delete" {
+                    for query in QUERIES {
+                        answers.push(probe.send(token, method, &format!("{url}{query}"), None).await);
+                    }
+                } else {
+                    for body in BODIES {
+                        answers.push(probe.send(token, method, url, Some(*body)).await);
+                    }
+                }
+                for (status, code) in answers {
+                    let code = code.as_deref();
+                    if token.is_none() && !is_public(method, path) {
+                        assert_eq!((status, code), (401, Some("unauthenticated")), "{method} {url}, no one signed in");
+                    }
+                    if token == Some(alice.token.as_str()) && staff_route {
+                        assert_eq!((status, code), (403, Some("forbidden")), "{method} {url}, a customer");
+                    }
+                }
+            }
+        }
+    }
+    assert!(probe.sent > 4_500, "{} requests", probe.sent);
+
+    // The sessions still work and the ledger verifies.
+    assert_eq!(app.get_as(&alice.token, "/v1/me").await.status(), 200);
+    assert_eq!(app.get_as(&admin.token, "/v1/me").await.status(), 200);
+    assert!(app.state.ledger().verify().await.unwrap().ok());
+    assert_eq!(app.get("/ready").await.status(), 200);
+}
+
+#[test]
+fn fill_replaces_every_parameter() {
+    assert_eq!(fill("/v1/a/{id}/b/{x}", "v"), "/v1/a/v/b/v");
+    assert_eq!(fill("/v1/a", "v"), "/v1/a");
+}
