@@ -7,15 +7,20 @@
 //! - A customer gets 403 on every staff route, before the route reads its input: a caller who
 //!   is not staff learns nothing of what a staff route expects.
 //! - After it all, the customer's session still works and the ledger verifies.
+//!
+//! Then every operation again, by one customer naming another's objects (user, session,
+//! accounts, a posted transfer, a hold) in its path, query and body: nothing succeeds on them,
+//! no list shows them, and the other's balances, hold and session are as they were.
 
 use crate::helpers::{TestApp, json};
+use crate::people::Person;
 use crate::stories;
 use pb_domain::identity::roles::StaffRole;
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-stories!(every_route_refuses_bad_input_and_strangers);
+stories!(every_route_refuses_bad_input_and_strangers, a_customer_reaches_nothing_of_another_through_any_route);
 
 /// Operations that answer without a signed-in caller (method, path as in the document).
 const PUBLIC: &[(&str, &str)] = &[
@@ -97,6 +102,13 @@ fn fill(path: &str, value: &str) -> String {
     out
 }
 
+/// A request for `method` as the document spells it, with a fresh `Idempotency-Key` (routes that
+/// do not move money ignore it).
+fn request(app: &TestApp, method: &str, url: &str) -> reqwest::RequestBuilder {
+    let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+    app.client.request(method, app.url(url)).header("idempotency-key", uuid::Uuid::new_v4().to_string())
+}
+
 struct Probe<'a> {
     app: &'a TestApp,
     codes: BTreeSet<String>,
@@ -114,9 +126,7 @@ impl Probe<'_> {
         body: Option<(&str, &str)>,
     ) -> (u16, Option<String>) {
         self.sent += 1;
-        let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-        let mut req = self.app.client.request(method.clone(), self.app.url(url));
-        req = req.header("idempotency-key", uuid::Uuid::new_v4().to_string());
+        let mut req = request(self.app, method, url);
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }
@@ -212,4 +222,111 @@ async fn every_route_refuses_bad_input_and_strangers(app: TestApp) {
 fn fill_replaces_every_parameter() {
     assert_eq!(fill("/v1/a/{id}/b/{x}", "v"), "/v1/a/v/b/v");
     assert_eq!(fill("/v1/a", "v"), "/v1/a");
+}
+
+/// What a customer holds, for another to aim at.
+struct Holdings {
+    ids: Vec<String>,
+    account: String,
+    second: String,
+    hold: String,
+}
+
+async fn holdings(app: &TestApp, alice: &Person) -> Holdings {
+    let account = app.open_account(alice, "USD").await;
+    let second = app.open_account(alice, "USD").await;
+    app.deposit(alice, &account, "1000").await;
+    let posted = json(app.send(alice, "sweep-posted", &account, &second, "100").await).await;
+    let body = json!({"from_account": account, "to": {"account_id": second}, "amount": "50", "hold": {"timeout_seconds": 3600}});
+    let hold = json(app.post_idem(&alice.token, "/v1/transfers", "sweep-hold", body).await).await;
+    assert_eq!(hold["status"], "pending");
+    let sessions = json(app.get_as(&alice.token, "/v1/me/sessions").await).await;
+    let session = sessions["data"][0]["id"].as_str().unwrap().to_owned();
+    let hold = hold["id"].as_str().unwrap().to_owned();
+    let ids = vec![
+        alice.id.clone(),
+        session,
+        account.clone(),
+        second.clone(),
+        posted["id"].as_str().unwrap().to_owned(),
+        hold.clone(),
+    ];
+    Holdings { ids, account, second, hold }
+}
+
+async fn a_customer_reaches_nothing_of_another_through_any_route(app: TestApp) {
+    let alice = app.verified_person("alice@strangers.example", "individual").await;
+    let mallory = app.verified_person("mallory@strangers.example", "individual").await;
+    let mallorys = app.open_account(&mallory, "USD").await;
+    app.deposit(&mallory, &mallorys, "1000").await;
+    let held = holdings(&app, &alice).await;
+    let look = |path: String| {
+        let app = &app;
+        let token = alice.token.clone();
+        async move { json(app.get_as(&token, &path).await).await }
+    };
+    let before = (
+        look(format!("/v1/accounts/{}", held.account)).await,
+        look(format!("/v1/accounts/{}", held.second)).await,
+        look(format!("/v1/transfers/{}", held.hold)).await,
+    );
+
+    // Every field a body might name an object by, all aimed at Alice's.
+    let aimed = json!({
+        "account_id": held.account, "from_account": held.account, "parent_id": held.account,
+        "to": {"account_id": mallorys}, "amount": "1", "asset": "USD", "name": "x", "corrects": held.ids[4],
+        "transfers": [{"from_account": held.account, "to": {"account_id": mallorys}, "amount": "1"}],
+        "atomic": false, "reason": "x", "direction": "debit", "email": alice.email,
+        "chain": "ethereum", "address": "0x000000000000000000000000000000000000dEaD",
+    });
+    let spec = serde_json::to_value(pb_api::openapi()).unwrap();
+    let mut sent = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if (method.as_str(), path.as_str()) == ("post", "/v1/auth/logout") {
+                continue;
+            }
+            let urls: Vec<String> = if path.contains('{') {
+                held.ids.iter().map(|id| fill(path, id)).collect()
+            } else if method == "get" {
+                let q = format!("?account_id={}&owner={}&user_id={}", held.account, alice.id, alice.id);
+                vec![format!("{path}{q}")]
+            } else {
+                vec![path.clone()]
+            };
+            for url in urls {
+                sent += 1;
+                let mut req = request(&app, method, &url).bearer_auth(&mallory.token);
+                if method == "post" {
+                    req = req.json(&aimed);
+                }
+                let r = req.send().await.unwrap();
+                let status = r.status().as_u16();
+                let text = r.text().await.unwrap();
+                assert!(status < 500, "{method} {url}: {status} {text}");
+                if path.contains('{') {
+                    // Naming Alice's object in the path reaches nothing.
+                    assert!(status >= 400, "{method} {url} succeeded for another customer: {text}");
+                } else if status < 300 {
+                    // What succeeds is Mallory's own (an account she opens, say): it shows
+                    // nothing of Alice's and hangs nothing on it.
+                    for id in &held.ids {
+                        assert!(!text.contains(id.as_str()), "{method} {url} shows {id}: {text}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(sent > 100, "{sent} requests");
+
+    // Alice's accounts, hold and session are as they were; the ledger verifies.
+    let after = (
+        look(format!("/v1/accounts/{}", held.account)).await,
+        look(format!("/v1/accounts/{}", held.second)).await,
+        look(format!("/v1/transfers/{}", held.hold)).await,
+    );
+    assert_eq!(after, before);
+    assert_eq!(before.2["status"], "pending");
+    assert_eq!(app.get_as(&alice.token, "/v1/me").await.status(), 200);
+    assert!(app.state.ledger().verify().await.unwrap().ok());
 }
