@@ -19,7 +19,7 @@ pub enum AmountError {
     TooPrecise,
     #[error("amount is too large")]
     TooLarge,
-    #[error("amount must be a string of digits, such as \"1050\"")]
+    #[error("amount must be a string of digits, such as \"1050\": no sign, spaces or leading zeros")]
     Malformed,
 }
 
@@ -32,15 +32,24 @@ impl Amount {
         self.0
     }
 
+    /// Only the canonical form: the digits of a positive integer, nothing around them and no
+    /// leading zero. So an amount has one spelling, and a request's fingerprint (its
+    /// `Idempotency-Key` check) and the journal say the same as what the caller meant; " 100",
+    /// "+100" and "0100" are refused, not read as 100.
     pub fn parse(s: &str) -> Result<Self, AmountError> {
-        let s = s.trim();
-        if s.starts_with('-') {
+        if s.trim_start().starts_with('-') {
             return Err(AmountError::Negative);
         }
         if s.contains(['.', ',', 'e', 'E']) {
             return Err(AmountError::TooPrecise);
         }
         if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(AmountError::Malformed);
+        }
+        if s == "0" {
+            return Err(AmountError::Zero);
+        }
+        if s.starts_with('0') {
             return Err(AmountError::Malformed);
         }
         let units: u128 = s.parse().map_err(|_| AmountError::TooLarge)?;
@@ -107,5 +116,9 @@ mod tests {
         assert_eq!(Amount::parse("abc"), Err(AmountError::Malformed));
         assert_eq!(Amount::parse(""), Err(AmountError::Malformed));
         assert_eq!(Amount::parse("340282366920938463463374607431768211456"), Err(AmountError::TooLarge));
+        for other_spelling in [" 100", "100 ", "+100", "0100", "00", "1 00", "\u{661}"] {
+            assert_eq!(Amount::parse(other_spelling), Err(AmountError::Malformed), "{other_spelling:?}");
+        }
+        assert_eq!(Amount::parse(" -5"), Err(AmountError::Negative));
     }
 }

@@ -155,7 +155,9 @@ async fn bad_transfers_are_refused_and_write_nothing(app: TestApp) {
     };
     assert_error(t("b1", &usd, json!({"account_id": eur}), json!("100")).await, 422, "asset_mismatch").await;
     for (i, bad) in
-        [json!("0"), json!("-5"), json!("10.50"), json!(1050), json!("ten"), json!(null)].into_iter().enumerate()
+        [json!("0"), json!("-5"), json!("10.50"), json!(1050), json!("ten"), json!(null), json!(" 100"), json!("0100")]
+            .into_iter()
+            .enumerate()
     {
         let r = t(&format!("amt-{i}"), &usd, json!({"account_id": bob_usd}), bad.clone()).await;
         assert_eq!(assert_error(r, 422, "invalid_amount").await["error"]["param"], "amount", "{bad}");
