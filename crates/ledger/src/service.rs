@@ -284,7 +284,13 @@ impl LedgerService {
         let (owner, asset) = self.facts(caller, input.from).await?;
         caller.can_move_money(&owner)?;
         check_metadata(&input.metadata)?;
-        let description = input.description.as_deref().map(|d| clean_text("description", d, 500)).transpose()?;
+        // A blank description is none, not an empty one: the journal and the API say "absent" one way.
+        let description = input
+            .description
+            .as_deref()
+            .map(|d| clean_text("description", d, 500))
+            .transpose()?
+            .filter(|d| !d.is_empty());
         let to = self.recipient(&input.to, asset.as_str()).await?;
         Ok(TransferRequest {
             id: TransferId::new(),

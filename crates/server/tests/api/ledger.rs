@@ -11,6 +11,7 @@ stories!(
     idempotency_keys_replay_refuse_and_remember_failures,
     holds_capture_once_void_once_and_expire,
     batches_are_per_item_or_all_or_nothing,
+    a_blank_description_is_none,
 );
 
 impl TestApp {
@@ -87,6 +88,7 @@ async fn accounts_deposits_transfers_and_history(app: TestApp) {
     assert_eq!(by_email.status(), 201);
     let by_email = json(by_email).await;
     assert_eq!(by_email["to_account"], b_usd.as_str());
+    assert_eq!(by_email["description"], "lunch");
     assert_eq!(app.balance(&alice, &a_usd).await["posted"], "6500");
     assert_eq!(app.balance(&bob, &b_usd).await["available"], "1000");
 
@@ -470,5 +472,17 @@ async fn ledger_verify_detects_a_row_changed_behind_the_applications_back() {
                 && report.contains("differ from its transfers"),
             "{report}"
         );
+    }
+}
+
+async fn a_blank_description_is_none(app: TestApp) {
+    let alice = app.verified_person("alice@blank.example", "individual").await;
+    let (a, b) = (app.open_account(&alice, "USD").await, app.open_account(&alice, "USD").await);
+    app.deposit(&alice, &a, "100").await;
+    for (key, description) in [("blank", json!("  ")), ("empty", json!("")), ("none", Value::Null)] {
+        let body = json!({"from_account": a, "to": {"account_id": b}, "amount": "1", "description": description});
+        let t = json(app.post_idem(&alice.token, "/v1/transfers", key, body).await).await;
+        assert_eq!(t["status"], "posted", "{t}");
+        assert!(t["description"].is_null(), "{key}: {t}");
     }
 }
