@@ -6,7 +6,6 @@
 mod helpers;
 mod people;
 
-mod body_fuzz;
 mod chain_deposits;
 mod chain_reorgs;
 mod chain_reserves;
@@ -24,3 +23,4 @@ mod log_secrecy;
 mod modes;
 mod processes;
 mod route_sweep;
+mod schema_fuzz;
