@@ -2048,6 +2048,14 @@ export interface operations {
                     "application/json": components["schemas"]["AdjustmentView"];
                 };
             };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2114,6 +2122,14 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AdjustmentView"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             409: {

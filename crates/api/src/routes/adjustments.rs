@@ -137,7 +137,7 @@ pub async fn list(
 
 /// One adjustment. Support, compliance officers and admins.
 #[utoipa::path(get, path = "/v1/admin/adjustments/{id}", tag = "admin", params(("id" = String, Path)),
-    responses((status = 200, body = AdjustmentView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = AdjustmentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     StaffAuth(auth): StaffAuth,
@@ -174,7 +174,7 @@ pub async fn approve(
 
 /// Rejects a proposal; no money moves. A different compliance officer or admin than the proposer.
 #[utoipa::path(post, path = "/v1/admin/adjustments/{id}/reject", tag = "admin", params(("id" = String, Path)),
-    responses((status = 200, body = AdjustmentView), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = AdjustmentView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn reject(
     State(state): State<AppState>,
     StaffAuth(auth): StaffAuth,
