@@ -40,8 +40,16 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .map(|m| m.trim().to_ascii_lowercase())
-        .is_some_and(|m| m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")))
+        .map(str::trim)
+        .and_then(|m| m.split_once('/'))
+        .is_some_and(|(kind, sub)| {
+            // Media types are case-insensitive (RFC 9110, 8.3.1); compared without a copy, as
+            // every request that moves money comes through here.
+            let json_suffix = sub.len() > 5
+                && sub.is_char_boundary(sub.len() - 5)
+                && sub[sub.len() - 5..].eq_ignore_ascii_case("+json");
+            kind.eq_ignore_ascii_case("application") && (sub.eq_ignore_ascii_case("json") || json_suffix)
+        })
 }
 
 /// The whole body, within the route's size limit.
@@ -186,6 +194,25 @@ fn query_rejection(rejection: &QueryRejection) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::{field_from_serde, refuse_nul};
+
+    #[test]
+    fn json_media_types_in_any_case() {
+        use axum::http::{HeaderMap, HeaderValue, header};
+        let with = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(v));
+            super::is_json(&h)
+        };
+        for yes in
+            ["application/json", "Application/JSON; charset=utf-8", "application/reports+json", "application/x+JSON"]
+        {
+            assert!(with(yes), "{yes}");
+        }
+        for no in ["text/plain", "application/jsonx", "application/+json", "text/json", "json", "application/xml"] {
+            assert!(!with(no), "{no}");
+        }
+        assert!(!super::is_json(&HeaderMap::new()));
+    }
 
     #[test]
     fn nul_is_found_only_where_json_decodes_to_it() {

@@ -166,6 +166,33 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
     body
 }
 
+/// The codes `GET /v1/error-codes` lists: every refusal a sweep or fuzz provokes is held to them.
+pub struct ErrorCatalogue(std::collections::BTreeSet<String>);
+
+impl ErrorCatalogue {
+    pub async fn fetch(app: &TestApp) -> Self {
+        let listed = json(app.get("/v1/error-codes").await).await;
+        Self(listed["data"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_owned()).collect())
+    }
+
+    /// Asserts the answer is no 500 and, if a refusal, JSON with a listed code. Returns the
+    /// status and the code.
+    pub async fn check(&self, what: &str, r: reqwest::Response) -> (u16, Option<String>) {
+        let status = r.status().as_u16();
+        let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let text = r.text().await.unwrap();
+        assert!(status < 500, "{what}: {status} {text}");
+        if status < 400 {
+            return (status, None);
+        }
+        assert!(ct.starts_with("application/json"), "{what}: {status} {ct:?}");
+        let error: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{what}: {status} {text}"));
+        let code = error["error"]["code"].as_str().unwrap_or_else(|| panic!("{what}: {text}")).to_owned();
+        assert!(self.0.contains(&code), "{what}: {code} is not in /v1/error-codes");
+        (status, Some(code))
+    }
+}
+
 /// An HTTP client for tests, with the one TLS provider the workspace uses (ring) installed.
 pub fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -12,13 +12,12 @@
 //! accounts, a posted transfer, a hold) in its path, query and body: nothing succeeds on them,
 //! no list shows them, and the other's balances, hold and session are as they were.
 
-use crate::helpers::{TestApp, json};
+use crate::helpers::{ErrorCatalogue, TestApp, json};
 use crate::people::Person;
 use crate::stories;
 use pb_domain::identity::roles::StaffRole;
 use reqwest::Method;
-use serde_json::{Value, json};
-use std::collections::BTreeSet;
+use serde_json::json;
 
 stories!(every_route_refuses_bad_input_and_strangers, a_customer_reaches_nothing_of_another_through_any_route);
 
@@ -111,13 +110,13 @@ fn request(app: &TestApp, method: &str, url: &str) -> reqwest::RequestBuilder {
 
 struct Probe<'a> {
     app: &'a TestApp,
-    codes: BTreeSet<String>,
+    codes: ErrorCatalogue,
     sent: usize,
 }
 
 impl Probe<'_> {
-    /// Sends one request and checks the answer is no 500, and JSON with a listed code if an
-    /// error. Returns the status and the error code.
+    /// Sends one request and checks it ([`ErrorCatalogue::check`]). Returns the status and the
+    /// error code.
     async fn send(
         &mut self,
         token: Option<&str>,
@@ -133,26 +132,13 @@ impl Probe<'_> {
         if let Some((content_type, body)) = body {
             req = req.header("content-type", content_type).body(body.to_owned());
         }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        assert!(status < 500, "{method} {url} {body:?}: {status} {}", r.text().await.unwrap_or_default());
-        if status < 400 {
-            return (status, None);
-        }
-        let what = format!("{method} {url} {body:?}: {status}");
-        let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-        assert!(ct.starts_with("application/json"), "{what}: {ct:?}");
-        let body: Value = r.json().await.unwrap();
-        let code = body["error"]["code"].as_str().unwrap_or_else(|| panic!("{what}: {body}")).to_owned();
-        assert!(self.codes.contains(&code), "{what}: {code} is not in /v1/error-codes");
-        (status, Some(code))
+        self.codes.check(&format!("{method} {url} {body:?}"), req.send().await.unwrap()).await
     }
 }
 
 async fn every_route_refuses_bad_input_and_strangers(app: TestApp) {
     let spec = serde_json::to_value(pb_api::openapi()).unwrap();
-    let listed = json(app.get("/v1/error-codes").await).await;
-    let codes = listed["data"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_owned()).collect();
+    let codes = ErrorCatalogue::fetch(&app).await;
     let alice = app.verified_person("alice@sweep.example", "individual").await;
     let opened = app
         .client

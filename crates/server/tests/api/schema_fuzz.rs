@@ -7,12 +7,11 @@
 //! routes. No answer is a 500; every refusal is JSON with a code `/v1/error-codes` lists; the
 //! ledger verifies after.
 
-use crate::helpers::{TestApp, json};
+use crate::helpers::{ErrorCatalogue, TestApp, json};
 use crate::people::{PASSWORD, Person, Staff};
 use crate::stories;
 use pb_domain::identity::roles::StaffRole;
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
 use url::form_urlencoded;
 
 stories!(every_body_field_takes_hostile_values, every_query_parameter_takes_hostile_values);
@@ -178,7 +177,7 @@ const QUERY_VALUES: &[&str] = &[
 /// The people and objects both stories aim at.
 struct World {
     spec: Value,
-    codes: BTreeSet<String>,
+    codes: ErrorCatalogue,
     owner: Person,
     business: String,
     account: String,
@@ -193,8 +192,7 @@ struct World {
 impl World {
     async fn new(app: &TestApp) -> Self {
         let spec = serde_json::to_value(pb_api::openapi()).unwrap();
-        let listed = json(app.get("/v1/error-codes").await).await;
-        let codes = listed["data"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_owned()).collect();
+        let codes = ErrorCatalogue::fetch(app).await;
         let owner = app.verified_person("owner@fuzz.example", "business").await;
         let me = json(app.get_as(&owner.token, "/v1/me").await).await;
         let business = me["businesses"][0]["id"].as_str().unwrap().to_owned();
@@ -244,18 +242,6 @@ impl World {
         }
     }
 
-    /// Asserts the answer is no 500 and, if a refusal, JSON with a listed code.
-    async fn check(&self, what: &str, r: reqwest::Response) {
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        assert!(status < 500, "{what}: {status} {text}");
-        if status >= 400 {
-            let error: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{what}: {status} {text}"));
-            let code = error["error"]["code"].as_str().unwrap_or_else(|| panic!("{what}: {text}"));
-            assert!(self.codes.contains(code), "{what}: {code} is not in /v1/error-codes");
-        }
-    }
-
     async fn still_whole(&self, app: &TestApp) {
         for token in [&self.owner.token, &self.admin.token, &self.compliance.token] {
             assert_eq!(app.get_as(token, "/v1/me").await.status(), 200);
@@ -300,7 +286,7 @@ async fn every_body_field_takes_hostile_values(app: TestApp) {
                         .send()
                         .await
                         .unwrap();
-                    world.check(&format!("POST {url} with {pointer} = {value:?}"), r).await;
+                    world.codes.check(&format!("POST {url} with {pointer} = {value:?}"), r).await;
                 }
             }
         }
@@ -331,7 +317,7 @@ async fn every_query_parameter_takes_hostile_values(app: TestApp) {
                         let query = query.finish();
                         sent += 1;
                         let r = app.get_as(token, &format!("{url}?{query}")).await;
-                        world.check(&format!("GET {url}?{query}"), r).await;
+                        world.codes.check(&format!("GET {url}?{query}"), r).await;
                     }
                 }
             }
