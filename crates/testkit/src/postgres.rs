@@ -35,6 +35,18 @@ pub async fn fresh_database() -> String {
     with_database(&admin, &name)
 }
 
+/// Drops a database `fresh_database` made (its open connections too), for tests that make many.
+pub async fn drop_database(url: &str) {
+    let Some((_, name)) = url.rsplit_once('/') else { return };
+    if !name.starts_with(PREFIX) {
+        return;
+    }
+    if let Ok(mut conn) = PgConnection::connect(&admin_url()).await {
+        let _ = conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+        let _ = conn.close().await;
+    }
+}
+
 async fn drop_stale(conn: &mut PgConnection) {
     let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'pb_test_%'")
         .fetch_all(&mut *conn)

@@ -106,26 +106,41 @@ pub async fn execute_batch(
     }
     let ids: Vec<AccountId> = account_ids.into_iter().collect();
     let ClaimedAndLocked { prior: existing, accounts: loaded, head } = tx.claim_and_lock(&claims, now_ms, &ids).await?;
-    let mut replays: Vec<(usize, StoredResults)> = Vec::new();
-    for ((claim, i), prior) in claim_of.iter().zip(existing) {
+    // A taken key answers every use of it in this batch whose body is the one stored: the first
+    // use, and each later one, judged on its own (not by the first, which may have come with
+    // another body and be refused while a true retry beside it must replay).
+    let mut taken: HashMap<usize, (Vec<u8>, StoredResults)> = HashMap::new();
+    for ((_, i), prior) in claim_of.iter().zip(existing) {
         if let Some((fingerprint, outcome)) = prior {
-            if fingerprint == claim.fingerprint {
-                replays.push((*i, stored_outcome::decode(&outcome)?));
-            } else {
-                outcomes[*i] = Some(CommandOutcome::KeyReused);
-            }
+            taken.insert(*i, (fingerprint, stored_outcome::decode(&outcome)?));
+        }
+    }
+    let uses = taken.keys().map(|&first| (first, first)).chain(duplicates.iter().copied());
+    let mut replays: Vec<(usize, usize)> = Vec::new();
+    for (i, first) in uses {
+        let Some((fingerprint, _)) = taken.get(&first) else { continue };
+        if commands[i].idempotency.as_ref().is_some_and(|k| k.fingerprint == *fingerprint) {
+            replays.push((i, first));
+        } else {
+            outcomes[i] = Some(CommandOutcome::KeyReused);
         }
     }
     // A replay answers with the journal rows its first attempt wrote.
-    let to_read: Vec<TransferId> =
-        replays.iter().flat_map(|(_, s)| stored_outcome::ids_to_read(s)).collect::<BTreeSet<_>>().into_iter().collect();
+    let to_read: Vec<TransferId> = replays
+        .iter()
+        .flat_map(|(_, first)| taken.get(first).into_iter().flat_map(|(_, s)| stored_outcome::ids_to_read(s)))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let read: HashMap<TransferId, Transfer> = if to_read.is_empty() {
         HashMap::new()
     } else {
         tx.transfers_by_id(&to_read).await?.into_iter().map(|t| (t.id, t)).collect()
     };
-    for (i, stored) in replays {
-        outcomes[i] = Some(CommandOutcome::Replayed(stored_outcome::replay(stored, &read)?));
+    for (i, first) in replays {
+        if let Some((_, stored)) = taken.get(&first) {
+            outcomes[i] = Some(CommandOutcome::Replayed(stored_outcome::replay(stored.clone(), &read)?));
+        }
     }
     let active: Vec<usize> =
         (0..commands.len()).filter(|i| outcomes[*i].is_none() && !duplicates.iter().any(|(d, _)| d == i)).collect();
@@ -161,7 +176,11 @@ pub async fn execute_batch(
         }
         outcomes[i] = Some(CommandOutcome::Executed(results));
     }
+    // Later uses of a key first claimed in this batch: the same body replays, another is refused.
     for (dup, first) in duplicates {
+        if outcomes[dup].is_some() {
+            continue;
+        }
         let same = commands[dup].idempotency.as_ref().map(|k| &k.fingerprint)
             == commands[first].idempotency.as_ref().map(|k| &k.fingerprint);
         outcomes[dup] = Some(match (&outcomes[first], same) {

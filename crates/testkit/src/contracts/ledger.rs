@@ -243,6 +243,29 @@ pub async fn idempotency_keys_replay_refuse_and_remember_failures(store: &dyn Le
     assert!(matches!(&both[1], CommandOutcome::Replayed(r) if r[0].is_ok()));
     assert_eq!(both[2], CommandOutcome::KeyReused);
     assert_eq!(balance(store, a.id).await.posted(), 69);
+    // A taken key, used in one batch first with another body, then with its own: the first is
+    // refused, the second still replays (found by crates/ledger/tests/model; it was refused).
+    let mixed = store
+        .execute(
+            &[keyed("k2", b"body-x", transfer(a.id, b.id, 30)), keyed("k2", b"body-2", transfer(a.id, b.id, 30))],
+            7,
+        )
+        .await
+        .unwrap();
+    assert_eq!(mixed[0], CommandOutcome::KeyReused);
+    assert!(matches!(&mixed[1], CommandOutcome::Replayed(r) if r[0].as_ref().is_ok_and(|t| t.amount == 30)));
+    assert_eq!(balance(store, a.id).await.posted(), 69, "nothing moved");
+    // One command, its transfer ids included, sent three times at once (a caller retrying it
+    // while the first is still in flight): one executes, the others replay it. PostgreSQL
+    // decides the later ones from its view, which takes keys as free (found by the model test).
+    let same = [keyed("k4", b"b4", transfer(a.id, b.id, 1))];
+    let sent = futures::future::join_all((0..3).map(|_| store.execute(&same, 8))).await;
+    let sent: Vec<CommandOutcome> = sent.into_iter().map(|o| o.unwrap().remove(0)).collect();
+    assert_eq!(sent.iter().filter(|o| matches!(o, CommandOutcome::Executed(_))).count(), 1, "{sent:?}");
+    assert!(
+        sent.iter().all(|o| matches!(o, CommandOutcome::Executed(r) | CommandOutcome::Replayed(r) if r[0].is_ok()))
+    );
+    assert_eq!(balance(store, a.id).await.posted(), 68);
 
     // Account creation is idempotent too.
     let claim = Idempotency { owner: "usr_a".into(), key: "acct-1".into(), fingerprint: b"x".to_vec() };
