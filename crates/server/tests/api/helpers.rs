@@ -44,6 +44,8 @@ pub struct TestApp {
     /// Set for the PostgreSQL backend, for tests that look behind the API.
     #[allow(dead_code)]
     pub database_url: Option<String>,
+    /// The settings it runs with: the real binary started with them serves the same data.
+    pub vars: HashMap<String, String>,
     _dir: TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -110,6 +112,7 @@ impl TestApp {
             client: client(),
             state,
             database_url: vars.get("DATABASE_URL").cloned(),
+            vars,
             _dir: dir,
             shutdown: Some(tx),
             task: Some(task),

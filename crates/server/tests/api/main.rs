@@ -13,6 +13,7 @@ mod chain_solana;
 mod chain_support;
 mod chain_tokens;
 mod chain_withdrawals;
+mod crash;
 mod custody;
 mod errors;
 mod health;

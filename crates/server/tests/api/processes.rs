@@ -9,17 +9,17 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_protocol-bank");
 
-fn command(vars: &HashMap<String, String>) -> Command {
+pub(crate) fn command(vars: &HashMap<String, String>) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     cmd.envs(vars);
     cmd
 }
 
-struct Serving {
-    child: Child,
+pub(crate) struct Serving {
+    pub(crate) child: Child,
     /// The public listener's URL, once the instance has logged it.
-    base: String,
+    pub(crate) base: String,
     /// stdout and stderr: where the bound addresses are read, and shown when the instance fails.
     log: std::path::PathBuf,
 }
@@ -33,7 +33,7 @@ impl Drop for Serving {
 
 /// Starts `serve` on ports the kernel picks at bind time (a port chosen here and handed over could
 /// be taken by another test's connection in between); `wait_ready` reads them from the log.
-fn serve(vars: &HashMap<String, String>, dir: &TempDir, name: &str) -> Serving {
+pub(crate) fn serve(vars: &HashMap<String, String>, dir: &TempDir, name: &str) -> Serving {
     let log = dir.path().join(format!("{name}.log"));
     let out = std::fs::File::create(&log).unwrap();
     let child = command(vars)
@@ -56,7 +56,7 @@ fn listening(log: &str) -> Option<String> {
 }
 
 /// Waits for `/ready` to say 200; fails early, with the instance's output, if it exits.
-async fn wait_ready(client: &reqwest::Client, s: &mut Serving) -> serde_json::Value {
+pub(crate) async fn wait_ready(client: &reqwest::Client, s: &mut Serving) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut last = String::from("not listening yet");
     loop {
