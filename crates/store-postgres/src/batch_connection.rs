@@ -63,13 +63,17 @@ impl BatchConnection {
         if self.tx.is_none() {
             let conn = self.conn().await?;
             // `Pool::begin` does the same for a connection it has just acquired.
-            let mut tx = Transaction::begin(conn, None).await?;
-            if let Some(after_seq) = self.head_after.take() {
-                tx.queue_in_next_query_sync(&take_head(after_seq));
-            }
-            self.tx = Some(tx);
+            self.tx = Some(Transaction::begin(conn, None).await?);
         }
-        self.tx.as_deref_mut().ok_or_else(gone)
+        let tx = self.tx.as_deref_mut().ok_or_else(gone)?;
+        // Also when the transaction is already open: a batch that resolves holds reads them
+        // first, and asks for the head only then. Queued only on opening, its lock was never
+        // taken: such a batch ran beside others, and failed on the journal's sequence (found by
+        // crates/ledger/tests/model with two instances).
+        if let Some(after_seq) = self.head_after.take() {
+            tx.queue_in_next_query_sync(&take_head(after_seq));
+        }
+        Ok(tx)
     }
 
     /// The connection for the batch's closing statement: in its transaction, with COMMIT
@@ -78,7 +82,11 @@ impl BatchConnection {
     /// Either way, once the statement's answer is in, the batch has committed or rolled back.
     pub(crate) async fn closing(&mut self) -> Result<&mut PgConnection, sqlx::Error> {
         if self.tx.is_some() {
+            let head_after = self.head_after.take();
             let tx = self.tx.as_deref_mut().ok_or_else(gone)?;
+            if let Some(after_seq) = head_after {
+                tx.queue_in_next_query_sync(&take_head(after_seq));
+            }
             tx.commit_after_next_query();
             return Ok(tx);
         }

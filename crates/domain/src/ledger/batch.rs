@@ -109,10 +109,10 @@ pub async fn execute_batch(
     // A taken key answers every use of it in this batch whose body is the one stored: the first
     // use, and each later one, judged on its own (not by the first, which may have come with
     // another body and be refused while a true retry beside it must replay).
-    let mut taken: HashMap<usize, (Vec<u8>, StoredResults)> = HashMap::new();
+    let mut taken: HashMap<usize, (Vec<u8>, String)> = HashMap::new();
     for ((_, i), prior) in claim_of.iter().zip(existing) {
-        if let Some((fingerprint, outcome)) = prior {
-            taken.insert(*i, (fingerprint, stored_outcome::decode(&outcome)?));
+        if let Some(prior) = prior {
+            taken.insert(*i, prior);
         }
     }
     let uses = taken.keys().map(|&first| (first, first)).chain(duplicates.iter().copied());
@@ -125,21 +125,28 @@ pub async fn execute_batch(
             outcomes[i] = Some(CommandOutcome::KeyReused);
         }
     }
+    // Only a replay reads what is stored: a key another kind of request took (an account
+    // opening) holds an outcome of its own shape, and a request with another body is refused
+    // without reading it.
+    let mut stored: HashMap<usize, StoredResults> = HashMap::new();
+    for (_, first) in &replays {
+        if !stored.contains_key(first)
+            && let Some((_, outcome)) = taken.get(first)
+        {
+            stored.insert(*first, stored_outcome::decode(outcome)?);
+        }
+    }
     // A replay answers with the journal rows its first attempt wrote.
-    let to_read: Vec<TransferId> = replays
-        .iter()
-        .flat_map(|(_, first)| taken.get(first).into_iter().flat_map(|(_, s)| stored_outcome::ids_to_read(s)))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let to_read: Vec<TransferId> =
+        stored.values().flat_map(stored_outcome::ids_to_read).collect::<BTreeSet<_>>().into_iter().collect();
     let read: HashMap<TransferId, Transfer> = if to_read.is_empty() {
         HashMap::new()
     } else {
         tx.transfers_by_id(&to_read).await?.into_iter().map(|t| (t.id, t)).collect()
     };
     for (i, first) in replays {
-        if let Some((_, stored)) = taken.get(&first) {
-            outcomes[i] = Some(CommandOutcome::Replayed(stored_outcome::replay(stored.clone(), &read)?));
+        if let Some(s) = stored.get(&first) {
+            outcomes[i] = Some(CommandOutcome::Replayed(stored_outcome::replay(s.clone(), &read)?));
         }
     }
     let active: Vec<usize> =

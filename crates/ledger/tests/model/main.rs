@@ -2,7 +2,7 @@
 //! random steps of account openings, transfers, holds, captures, voids, linked chains,
 //! retries under `Idempotency-Key` (alone and three at once), closes, waits and the expiry
 //! worker, sent at once through the micro-batcher to a real store (SQLite, and PostgreSQL with
-//! its view of the ledger and its pipelined batches), and the same steps applied to a plain
+//! its view of the ledger and its pipelined batches, as one instance and as two), and the same steps applied to a plain
 //! reference model (reference.rs). After every step each account's four counters and flags
 //! must equal the model's and the ledger's invariants must hold; at the end `verify` (the hash
 //! chain included) must pass, and every account's history must hold its transfers.
@@ -59,6 +59,10 @@ enum Expect {
 }
 
 struct Case {
+    /// Instances on one database, each with its own store (on PostgreSQL, its own view of the
+    /// ledger) and batcher; `store` and `batcher` are the first's.
+    stores: Vec<Arc<dyn LedgerStore>>,
+    batchers: Vec<Batcher>,
     store: Arc<dyn LedgerStore>,
     service: LedgerService,
     batcher: Batcher,
@@ -68,6 +72,8 @@ struct Case {
     holds: Vec<TransferId>,
     /// Keyed commands and their first answers.
     keyed: Vec<(Command, Results)>,
+    /// Keys of account openings.
+    openings: Vec<Idempotency>,
     keys: usize,
 }
 
@@ -82,12 +88,15 @@ fn hold_ref(n: usize, holds: usize) -> Option<usize> {
 }
 
 impl Case {
-    async fn start<S>(store: Arc<S>) -> Self
+    async fn start<S>(instances: Vec<Arc<S>>) -> Self
     where
         S: LedgerStore + AdjustmentStore + IdentityStore,
     {
         let clock = Arc::new(TestClock(AtomicI64::new(1_700_000_000_000)));
-        let batcher = Batcher::start(store.clone(), clock.clone(), BatcherSettings::default());
+        let stores: Vec<Arc<dyn LedgerStore>> = instances.iter().map(|s| s.clone() as Arc<dyn LedgerStore>).collect();
+        let batchers: Vec<Batcher> =
+            stores.iter().map(|s| Batcher::start(s.clone(), clock.clone(), BatcherSettings::default())).collect();
+        let (store, batcher) = (instances[0].clone(), batchers[0].clone());
         let service = LedgerService::new(
             store.clone(),
             store.clone(),
@@ -98,6 +107,8 @@ impl Case {
             Environment::Development,
         );
         let mut case = Case {
+            stores,
+            batchers,
             store,
             service,
             batcher,
@@ -106,6 +117,7 @@ impl Case {
             ids: Vec::new(),
             holds: Vec::new(),
             keyed: Vec::new(),
+            openings: Vec::new(),
             keys: 0,
         };
         for asset in ["USD", "EUR"] {
@@ -208,6 +220,14 @@ impl Case {
                 let expect = self.model.linked(&legs, now);
                 Some((Command { idempotency: Some(self.key()), requests }, Expect::Codes(expect)))
             }
+            Op::KeyOfOpening { which } => {
+                // Fingerprints cover the method and path (crates/api idempotency.rs): a
+                // transfer's never equals an opening's.
+                let opening = self.openings.get(which % self.openings.len().max(1))?;
+                let key = Idempotency { fingerprint: b"a transfer".to_vec(), ..opening.clone() };
+                let r = transfer(self.ids[WORLDS], self.ids[WORLDS + 1], 1);
+                Some((Command { idempotency: Some(key), requests: vec![r] }, Expect::KeyReused))
+            }
             Op::Retry { which, same_body } => {
                 if self.keyed.is_empty() {
                     return None;
@@ -252,8 +272,11 @@ impl Case {
         let prepared: Vec<(Command, Expect)> = ops.iter().filter_map(|op| self.prepare(op, holds)).collect();
         let sends = prepared.iter().flat_map(|(c, e)| {
             let copies = if matches!(e, Expect::Thrice(_)) { 3 } else { 1 };
-            (0..copies).map(|_| self.batcher.submit(c.clone()))
+            (0..copies).map(|_| c.clone())
         });
+        // Round the instances: copies of one command, and commands sent together, go to
+        // different ones.
+        let sends = sends.enumerate().map(|(k, c)| self.batchers[k % self.batchers.len()].submit(c));
         let mut answers = join_all(sends).await.into_iter();
         for (command, expect) in prepared {
             let answer = answers.next().unwrap().unwrap();
@@ -300,13 +323,14 @@ impl Case {
                 }
                 let asset = if *eur { "EUR" } else { "USD" };
                 let key = self.key();
-                let Created::New(a) =
-                    self.store.create_account(customer(OWNER, asset), Some(key.clone())).await.unwrap()
+                let store = &self.stores[self.keys % self.stores.len()];
+                let Created::New(a) = store.create_account(customer(OWNER, asset), Some(key.clone())).await.unwrap()
                 else {
                     return Err(TestCaseError::fail("a new account"));
                 };
                 let again = self.store.create_account(customer(OWNER, asset), Some(key.clone())).await.unwrap();
                 prop_assert_eq!(again, Created::Replayed(a.clone()), "the same key and body: the same account");
+                self.openings.push(key.clone());
                 let other = Idempotency { fingerprint: b"another body".to_vec(), ..key };
                 prop_assert_eq!(
                     self.store.create_account(customer(OWNER, asset), Some(other)).await.unwrap(),
@@ -319,7 +343,7 @@ impl Case {
                 let i = self.account(*account);
                 let was_closed = self.model.accounts[i].closed;
                 let want = self.model.close(i);
-                let got = self.store.close_account(self.ids[i]).await.unwrap();
+                let got = self.stores[i % self.stores.len()].close_account(self.ids[i]).await.unwrap();
                 match got {
                     CloseOutcome::Closed(_) => prop_assert!(want),
                     CloseOutcome::AlreadyClosed => prop_assert!(!want && was_closed),
@@ -430,6 +454,28 @@ fn config() -> ProptestConfig {
     ProptestConfig { cases, max_shrink_iters: 64, ..ProptestConfig::default() }
 }
 
+async fn on_postgres(instances: usize, steps: &[Vec<Op>]) -> Result<(), TestCaseError> {
+    let url = pb_testkit::postgres::fresh_database().await;
+    let connect = || {
+        Arc::new(
+            pb_store_postgres::PgStore::connect(&pb_store_postgres::PgStoreOptions {
+                primary_url: &url,
+                replica_url: None,
+                max_connections: 5,
+                batch_connections: 2,
+                acquire_timeout: std::time::Duration::from_secs(5),
+                ledger_view_accounts: 1000,
+            })
+            .unwrap(),
+        )
+    };
+    let stores: Vec<_> = (0..instances).map(|_| connect()).collect();
+    pb_domain::Store::migrate(stores[0].as_ref()).await.unwrap();
+    let outcome = Case::start(stores).await.run(steps).await;
+    pb_testkit::postgres::drop_database(&url).await;
+    outcome
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
@@ -443,27 +489,19 @@ proptest! {
             let dir = pb_testkit::TempDir::new("ledger-model");
             let store = pb_store_sqlite::SqliteStore::open(&dir.path().join("ledger.db")).await.unwrap();
             pb_domain::Store::migrate(&store).await.unwrap();
-            Case::start(Arc::new(store)).await.run(&steps).await
+            Case::start(vec![Arc::new(store)]).await.run(&steps).await
         })?;
     }
 
     #[test]
     fn postgres_matches_the_reference_model(steps in steps()) {
-        runtime().block_on(async {
-            let url = pb_testkit::postgres::fresh_database().await;
-            let store = pb_store_postgres::PgStore::connect(&pb_store_postgres::PgStoreOptions {
-                primary_url: &url,
-                replica_url: None,
-                max_connections: 5,
-                batch_connections: 2,
-                acquire_timeout: std::time::Duration::from_secs(5),
-                ledger_view_accounts: 1000,
-            })
-            .unwrap();
-            pb_domain::Store::migrate(&store).await.unwrap();
-            let outcome = Case::start(Arc::new(store)).await.run(&steps).await;
-            pb_testkit::postgres::drop_database(&url).await;
-            outcome
-        })?;
+        runtime().block_on(on_postgres(1, &steps))?;
+    }
+
+    /// Two instances on one database, each deciding batches from its own view of the ledger:
+    /// what one commits makes the other's view stale, which PostgreSQL must refuse.
+    #[test]
+    fn two_postgres_instances_match_the_reference_model(steps in steps()) {
+        runtime().block_on(on_postgres(2, &steps))?;
     }
 }

@@ -33,6 +33,10 @@ pub enum Op {
         which: usize,
         same_body: bool,
     },
+    /// A transfer under the key of an earlier account opening: refused, as another body.
+    KeyOfOpening {
+        which: usize,
+    },
     /// One keyed transfer sent three times at once: one executes, all get its answer.
     Thrice {
         from: usize,
@@ -64,6 +68,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..16usize).prop_map(|hold| Op::Void { hold }),
         1 => proptest::collection::vec((account.clone(), account.clone(), 1..400u128), 2..4).prop_map(Op::Linked),
         2 => (0..64usize, any::<bool>()).prop_map(|(which, same_body)| Op::Retry { which, same_body }),
+        1 => (0..16usize).prop_map(|which| Op::KeyOfOpening { which }),
         1 => (account.clone(), account.clone(), 1..600u128).prop_map(|(from, to, amount)| Op::Thrice { from, to, amount }),
         1 => account.prop_map(|account| Op::Close { account }),
         1 => (500..3_000i64).prop_map(Op::Wait),
