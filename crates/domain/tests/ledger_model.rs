@@ -13,7 +13,11 @@ use pb_domain::ledger::store::ChainedTransfer;
 use pb_domain::ledger::transfer::{TransferError, TransferFlags, TransferId, TransferRequest};
 use pb_domain::ledger::verify::verify;
 use proptest::prelude::*;
+use reference::Reference;
 use std::collections::BTreeMap;
+
+/// Shared with the write path's model test (crates/ledger/tests/model).
+mod reference;
 
 const USD_CUSTOMERS: usize = 4; // accounts 0..4: USD, no overdraft
 const USD_WORLD: usize = 4; // USD, may go negative: the outside world
@@ -39,78 +43,17 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// The reference: balances as plain signed numbers, holds as a list.
-#[derive(Debug, Clone, Default)]
-struct Model {
-    posted: [i128; 6],
-    held_out: [i128; 6],
-    held_in: [i128; 6],
-    holds: Vec<(usize, usize, u128, i64, u8)>, // from, to, amount, expires, state 0 pending 1 posted 2 voided
-}
-
 fn asset(i: usize) -> &'static str {
     if i == EUR_CUSTOMER { "EUR" } else { "USD" }
 }
 
-impl Model {
-    fn transfer(
-        &mut self,
-        from: usize,
-        to: usize,
-        amount: u128,
-        hold: Option<i64>,
-        now: i64,
-    ) -> Result<(), TransferError> {
-        if from == to {
-            return Err(TransferError::AccountsMustBeDifferent);
-        }
-        if asset(from) != asset(to) {
-            return Err(TransferError::AccountsMustHaveTheSameAsset);
-        }
-        let a = amount as i128;
-        if from != USD_WORLD && self.posted[from] - self.held_out[from] < a {
-            return Err(TransferError::InsufficientFunds);
-        }
-        match hold {
-            Some(t) => {
-                self.held_out[from] += a;
-                self.held_in[to] += a;
-                self.holds.push((from, to, amount, now + t, 0));
-            }
-            None => {
-                self.posted[from] -= a;
-                self.posted[to] += a;
-            }
-        }
-        Ok(())
+/// The reference model with the engine's six accounts.
+fn six_accounts() -> Reference {
+    let mut model = Reference::default();
+    for i in 0..6 {
+        model.open(asset(i), i != USD_WORLD);
     }
-
-    fn resolve(&mut self, hold: usize, post: Option<Option<u128>>, now: i64) -> Result<(), TransferError> {
-        let Some(&(from, to, amount, expires, state)) = self.holds.get(hold) else {
-            return Err(TransferError::PendingTransferNotFound);
-        };
-        match state {
-            1 => return Err(TransferError::PendingTransferAlreadyPosted),
-            2 => return Err(TransferError::PendingTransferAlreadyVoided),
-            _ => {}
-        }
-        if post.is_some() && expires <= now {
-            return Err(TransferError::PendingTransferExpired);
-        }
-        let posted = match post {
-            Some(part) => part.unwrap_or(amount),
-            None => 0,
-        };
-        if posted > amount {
-            return Err(TransferError::ExceedsPendingTransferAmount);
-        }
-        self.held_out[from] -= amount as i128;
-        self.held_in[to] -= amount as i128;
-        self.posted[from] -= posted as i128;
-        self.posted[to] += posted as i128;
-        self.holds[hold].4 = if post.is_some() { 1 } else { 2 };
-        Ok(())
-    }
+    model
 }
 
 fn accounts(ids: &[AccountId]) -> Accounts {
@@ -158,7 +101,7 @@ proptest! {
         let ids: Vec<AccountId> = (0..6).map(|_| AccountId::new()).collect();
         let mut state = accounts(&ids);
         let mut pending = Pendings::new();
-        let mut model = Model::default();
+        let mut model = six_accounts();
         let mut holds: Vec<TransferId> = Vec::new();
         let mut journal = Vec::new();
         let mut now = 1_000_000i64;
@@ -194,27 +137,12 @@ proptest! {
                     (vec![r], vec![e])
                 }
                 Op::Linked(legs) => {
-                    let mut trial = model.clone();
-                    let mut outcome = Vec::new();
-                    let mut failed_at = None;
-                    for (i, (from, to, amount)) in legs.iter().enumerate() {
-                        if failed_at.is_none() && let Err(e) = trial.transfer(*from, *to, *amount, None, now) {
-                            failed_at = Some((i, e));
-                        }
-                    }
                     let requests: Vec<TransferRequest> = legs.iter().enumerate().map(|(i, (from, to, amount))| {
                         let mut r = request(TransferId::new(), ids[*from], ids[*to], Some(*amount));
                         r.flags.linked = i + 1 < legs.len();
                         r
                     }).collect();
-                    match failed_at {
-                        None => {
-                            model = trial;
-                            outcome.extend(legs.iter().map(|_| Ok(())));
-                        }
-                        Some((at, e)) => outcome.extend((0..legs.len()).map(|i| if i == at { Err(e) } else { Err(TransferError::LinkedEventFailed) })),
-                    }
-                    (requests, outcome)
+                    (requests, model.linked(legs, now))
                 }
                 Op::Wait(ms) => {
                     now += ms;
@@ -237,9 +165,7 @@ proptest! {
             // Balances agree with the model, and the invariants hold.
             for (i, id) in ids.iter().enumerate() {
                 let b = state[id].balances;
-                prop_assert_eq!(b.posted(), model.posted[i], "posted balance of account {}", i);
-                prop_assert_eq!(b.debits_pending as i128, model.held_out[i]);
-                prop_assert_eq!(b.credits_pending as i128, model.held_in[i]);
+                prop_assert_eq!(b, model.accounts[i].balances, "account {}", i);
                 if i != USD_WORLD {
                     prop_assert!(b.available() >= 0, "account {} overdrawn", i);
                 }

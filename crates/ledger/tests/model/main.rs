@@ -1,18 +1,22 @@
 //! Property test of the ledger's write path as production runs it (issue 4, "Done when"):
 //! random steps of account openings, transfers, holds, captures, voids, linked chains,
 //! retries under `Idempotency-Key` (alone and three at once), closes, waits and the expiry
-//! worker, sent at once through the micro-batcher to a real store (SQLite, and PostgreSQL with
-//! its view of the ledger and its pipelined batches, as one instance and as two), and the same steps applied to a plain
-//! reference model (reference.rs). After every step each account's four counters and flags
-//! must equal the model's and the ledger's invariants must hold; at the end `verify` (the hash
-//! chain included) must pass, and every account's history must hold its transfers.
+//! worker, sent at once through the micro-batcher to a real store (SQLite; PostgreSQL with its
+//! view of the ledger and its pipelined batches, as one instance and as two on one database),
+//! and the same steps applied to a plain reference model (crates/domain/tests/reference). After
+//! every step each account's four counters and flags must equal the model's and the ledger's
+//! invariants must hold; at the end `verify` (the hash chain included) must pass, and every
+//! account's history must hold its transfers.
 //!
 //! Operations sent at once touch different customer accounts and holds (the outside world's
 //! accounts have no limit, so operations on them commute): whatever order the batcher gives
-//! them, the model's order gives the same outcome. Cases: `PB_MODEL_CASES` (default 12 per store).
+//! them, the model's order gives the same outcome. Cases: `PB_MODEL_CASES` (default 12 of each
+//! kind).
 #![allow(clippy::unwrap_used)]
 
 mod ops;
+// The reference model is the engine's property test's too (crates/domain/tests/ledger_model.rs).
+#[path = "../../../domain/tests/reference/mod.rs"]
 mod reference;
 
 use chrono::{DateTime, Utc};

@@ -1,6 +1,8 @@
 //! The reference: what the ledger must do, written as plainly as possible (four counters per
 //! account, a list of holds), with the failure codes in the order ledger.md and the engine
-//! check them. The store-backed ledger must agree with it after every step.
+//! check them. The engine (crates/domain/tests/ledger_model.rs) and the store-backed write path
+//! (crates/ledger/tests/model) must agree with it after every step; each uses part of it.
+#![allow(dead_code)]
 
 use pb_domain::ledger::account::Balances;
 use pb_domain::ledger::transfer::TransferError;
