@@ -1,5 +1,5 @@
 //! Property test of the ledger's write path as production runs it (issue 4, "Done when"):
-//! random steps of account openings, transfers, holds, captures, voids, linked chains,
+//! random steps of account openings, transfers, holds, captures, voids, linked chains, batches,
 //! retries under `Idempotency-Key` (alone and three at once), closes, waits and the expiry
 //! worker, sent at once through the micro-batcher to a real store (SQLite; PostgreSQL with its
 //! view of the ledger and its pipelined batches, as one instance and as two on one database),
@@ -179,7 +179,9 @@ impl Case {
             _ if op.alone() => None,
             Op::Transfer { from, to, .. } | Op::Thrice { from, to, .. } => Some(accounts(&[*from, *to])),
             Op::Post { hold: n, .. } | Op::Void { hold: n } => Some(hold(*n)),
-            Op::Linked(legs) => Some(accounts(&legs.iter().flat_map(|&(f, t, _)| [f, t]).collect::<Vec<_>>())),
+            Op::Linked(legs) | Op::Batch(legs) => {
+                Some(accounts(&legs.iter().flat_map(|&(f, t, _)| [f, t]).collect::<Vec<_>>()))
+            }
             _ => Some(BTreeSet::new()),
         }
     }
@@ -210,18 +212,23 @@ impl Case {
             }
             Op::Post { hold: n, amount } => Some(self.resolution(hold_ref(*n, holds), Some(*amount))),
             Op::Void { hold: n } => Some(self.resolution(hold_ref(*n, holds), None)),
-            Op::Linked(legs) => {
+            Op::Linked(legs) | Op::Batch(legs) => {
+                let atomic = matches!(op, Op::Linked(_));
                 let legs: Vec<_> = legs.iter().map(|&(f, t, a)| (self.account(f), self.account(t), a)).collect();
                 let requests = legs
                     .iter()
                     .enumerate()
                     .map(|(i, &(f, t, a))| {
                         let mut r = transfer(self.ids[f], self.ids[t], a);
-                        r.flags.linked = i + 1 < legs.len();
+                        r.flags.linked = atomic && i + 1 < legs.len();
                         r
                     })
                     .collect();
-                let expect = self.model.linked(&legs, now);
+                let expect = if atomic {
+                    self.model.linked(&legs, now)
+                } else {
+                    legs.iter().map(|&(f, t, a)| self.model.transfer(f, t, a, None, now)).collect()
+                };
                 Some((Command { idempotency: Some(self.key()), requests }, Expect::Codes(expect)))
             }
             Op::KeyOfOpening { which } => {

@@ -27,6 +27,8 @@ pub enum Op {
     },
     /// All or nothing, under a key.
     Linked(Vec<(usize, usize, u128)>),
+    /// The batch endpoint without `atomic`: one command, each transfer on its own, in order.
+    Batch(Vec<(usize, usize, u128)>),
     /// An earlier keyed request sent again: the same body (its first answer, whatever has
     /// happened since) or another (refused).
     Retry {
@@ -67,6 +69,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..16usize, proptest::option::of(1..700u128)).prop_map(|(hold, amount)| Op::Post { hold, amount }),
         1 => (0..16usize).prop_map(|hold| Op::Void { hold }),
         1 => proptest::collection::vec((account.clone(), account.clone(), 1..400u128), 2..4).prop_map(Op::Linked),
+        1 => proptest::collection::vec((account.clone(), account.clone(), 1..400u128), 2..5).prop_map(Op::Batch),
         2 => (0..64usize, any::<bool>()).prop_map(|(which, same_body)| Op::Retry { which, same_body }),
         1 => (0..16usize).prop_map(|which| Op::KeyOfOpening { which }),
         1 => (account.clone(), account.clone(), 1..600u128).prop_map(|(from, to, amount)| Op::Thrice { from, to, amount }),
