@@ -270,13 +270,12 @@ fn claim_arrays<'a>(claims: &[&'a Idempotency]) -> ClaimArrays<'a> {
 
 impl PgLedgerTx {
     fn failed(&mut self, e: sqlx::Error) -> StoreError {
-        // A batch decided from the view took its keys as free. A command sent again with the
-        // same transfer ids, while its first sending is in a batch ahead (a caller retrying the
-        // same command), fails on the journal's transfer id before its key: the ordinary way
-        // reads the key under the head and replays (found by crates/ledger/tests/model).
-        let repeated =
-            self.fast && e.as_database_error().is_some_and(|d| d.constraint() == Some("ledger_transfers_id_key"));
-        self.retry |= repeated || worth_retrying(&e);
+        // A batch decided from the view took its keys as free, so any uniqueness it breaks
+        // (a key; or the journal's transfer id, when a command is sent again while its first
+        // sending is in a batch ahead, found by crates/ledger/tests/model) means a request
+        // already here: the ordinary way reads the keys under the head and replays.
+        let taken = self.fast && pb_store_sql::is_unique_violation(&e);
+        self.retry |= taken || worth_retrying(&e);
         self.refused |= self.fast && is_refusal(&e);
         store_error(e)
     }
@@ -435,14 +434,6 @@ impl LedgerTx for PgLedgerTx {
     }
 
     async fn transfers_by_id(&mut self, ids: &[TransferId]) -> Result<Vec<Transfer>, StoreError> {
-        // Before the accounts, this reads holds being resolved. A batch that resolves holds is
-        // not decided from the view: the engine would meet a hold read here, as committed, with
-        // its accounts' counters as this instance last saw them, and another instance may have
-        // placed the hold since (the counters then lack it, which the engine asserts against).
-        // Found by crates/ledger/tests/model with two instances.
-        if self.start.is_none() {
-            self.serve = false;
-        }
         let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.0).collect();
         let rows = sqlx::query(sql(format!("SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id = ANY($1)")))
             .bind(&ids)
@@ -744,6 +735,12 @@ impl LedgerStore for PgStore {
         // See `worth_retrying`: the transaction rolled back whole, and the next attempt finds
         // the key (and answers as a replay or `idempotency_key_reused`), or the accounts and
         // head that moved under a batch decided from the view.
+        // A batch that resolves holds is not decided from the view: the engine would meet the
+        // hold, read as committed, beside its accounts' counters as this instance last saw
+        // them, and another instance may have placed the hold since (the counters then lack
+        // it, which the engine asserts against). Found by crates/ledger/tests/model with two
+        // instances.
+        let resolves = commands.iter().flat_map(|c| &c.requests).any(|r| r.pending_id.is_some());
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -755,7 +752,7 @@ impl LedgerStore for PgStore {
                 conn,
                 now_ms,
                 self.view.clone(),
-                attempts == 1,
+                attempts == 1 && !resolves,
                 Some(turn),
                 Some(self.pipeline.clone()),
             );
