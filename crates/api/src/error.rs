@@ -70,9 +70,12 @@ impl ApiError {
         Self::of(ErrorCode::InternalError)
     }
 
+    /// A dependency (the database, the cache) is down or out of connections. `Retry-After: 1`
+    /// (RFC 9110, 10.2.3) so clients back off rather than hammer an instance that is
+    /// recovering; the request is safe to retry under its idempotency key.
     pub fn unavailable(detail: impl std::fmt::Display) -> Self {
         tracing::warn!(error = %detail, "dependency unavailable");
-        Self::of(ErrorCode::ServiceUnavailable)
+        Self { retry_after: Some(Duration::from_secs(1)), ..Self::of(ErrorCode::ServiceUnavailable) }
     }
 
     pub fn body(&self) -> ErrorBody {

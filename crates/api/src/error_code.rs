@@ -167,7 +167,7 @@ error_codes! {
     RequestTimeout => ("request_timeout", SERVICE_UNAVAILABLE, ApiError,
         "The request took too long and was abandoned. Retry with the same idempotency key."),
     ServiceUnavailable => ("service_unavailable", SERVICE_UNAVAILABLE, ApiError,
-        "A dependency is unavailable. Retry later with the same idempotency key."),
+        "A dependency is unavailable. Retry after the number of seconds in the `Retry-After` header, with the same idempotency key."),
     InternalError => ("internal_error", INTERNAL_SERVER_ERROR, ApiError,
         "Something went wrong on our side; it has been logged with the request id."),
 }

@@ -9,6 +9,7 @@ pub mod contracts;
 pub mod migrations;
 pub mod node;
 pub mod postgres;
+pub mod postgres_cluster;
 pub mod redis;
 pub mod solana;
 pub mod tempdir;

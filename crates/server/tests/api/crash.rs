@@ -17,31 +17,31 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-const REQUESTS: usize = 240;
-const FUNDS: u64 = 100_000;
+pub(crate) const REQUESTS: usize = 240;
+pub(crate) const FUNDS: u64 = 100_000;
 /// Answers received before the first process is killed.
-const KILL_AFTER: usize = 80;
+pub(crate) const KILL_AFTER: usize = 80;
 
 /// Request `i`'s amount in cents: `i + 1`, or (every seventh) more than the account holds.
-fn amount(i: usize) -> u64 {
+pub(crate) fn amount(i: usize) -> u64 {
     if i % 7 == 6 { FUNDS * 10 } else { i as u64 + 1 }
 }
 
 /// An answer: status, body, and whether it was a replay; `None` when none came.
-type Answer = Option<(u16, Value, bool)>;
+pub(crate) type Answer = Option<(u16, Value, bool)>;
 
 #[derive(Clone)]
-struct Sender {
-    client: reqwest::Client,
-    token: String,
-    from: String,
-    to: String,
+pub(crate) struct Sender {
+    pub(crate) client: reqwest::Client,
+    pub(crate) token: String,
+    pub(crate) from: String,
+    pub(crate) to: String,
 }
 
 impl Sender {
     /// Request `i` to `base`; no answer if the process died with it in flight, or before it
     /// was sent.
-    async fn send(&self, base: &str, i: usize) -> Answer {
+    pub(crate) async fn send(&self, base: &str, i: usize) -> Answer {
         let body = json!({"from_account": self.from, "to": {"account_id": self.to}, "amount": amount(i).to_string()});
         let r = self
             .client
@@ -59,7 +59,7 @@ impl Sender {
     }
 }
 
-fn outcome(status: u16, body: &Value) -> String {
+pub(crate) fn outcome(status: u16, body: &Value) -> String {
     match status {
         201 => format!("201 {}", body["id"].as_str().unwrap_or_default()),
         s => format!("{s} {}", body["error"]["code"].as_str().unwrap_or_default()),
@@ -168,10 +168,17 @@ async fn killed_mid_load_then_every_request_again(backend: Backend) {
     // many of those requests had committed all the same.
     eprintln!("{backend:?}: {lost} of {REQUESTS} unanswered at the crash, {committed_unanswered} of them committed");
 
+    settled(&app, &sender, &base, &bob.token, moved, transfers).await;
+}
+
+/// After every request got its outcome: `moved` cents in `transfers` transfers went from the
+/// sender's account to the payee's (`payee` signs in as its owner), once each, and
+/// `protocol-bank ledger verify` passes on the data.
+pub(crate) async fn settled(app: &TestApp, sender: &Sender, base: &str, payee: &str, moved: u64, transfers: usize) {
     let c = &sender.client;
-    assert_eq!(posted(c, &base, &alice.token, &from).await, FUNDS - moved, "alice");
-    assert_eq!(posted(c, &base, &bob.token, &to).await, moved, "bob");
-    assert_eq!(history_len(c, &base, &bob.token, &to).await, transfers, "one transfer per key");
+    assert_eq!(posted(c, base, &sender.token, &sender.from).await, FUNDS - moved, "the sender's balance");
+    assert_eq!(posted(c, base, payee, &sender.to).await, moved, "the payee's balance");
+    assert_eq!(history_len(c, base, payee, &sender.to).await, transfers, "one transfer per key");
     let verify = command(&app.vars).args(["ledger", "verify"]).output().unwrap();
     let report = format!("{}{}", String::from_utf8_lossy(&verify.stdout), String::from_utf8_lossy(&verify.stderr));
     assert!(verify.status.success(), "{report}");

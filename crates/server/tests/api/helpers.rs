@@ -63,12 +63,17 @@ pub async fn base_vars(backend: Backend, dir: &TempDir) -> HashMap<String, Strin
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     if backend == Backend::Postgres {
-        vars.insert("DATABASE_URL".into(), postgres::fresh_database().await);
-        vars.insert("REDIS_URL".into(), redis::url());
-        vars.insert("REDIS_KEY_PREFIX".into(), redis::unique_prefix());
-        vars.insert("DATABASE_MAX_CONNECTIONS".into(), "5".into());
+        on_postgres(&mut vars, postgres::fresh_database().await);
     }
     vars
+}
+
+/// The production shape's settings on database `url` (and a fresh Redis namespace).
+pub fn on_postgres(vars: &mut HashMap<String, String>, url: String) {
+    vars.insert("DATABASE_URL".into(), url);
+    vars.insert("REDIS_URL".into(), redis::url());
+    vars.insert("REDIS_KEY_PREFIX".into(), redis::unique_prefix());
+    vars.insert("DATABASE_MAX_CONNECTIONS".into(), "5".into());
 }
 
 /// What production mode needs beyond the PostgreSQL backend's settings. The SMTP server is not
@@ -96,6 +101,11 @@ impl TestApp {
         for (k, v) in extra {
             vars.insert((*k).to_owned(), (*v).to_owned());
         }
+        Self::spawn_vars(backend, dir, vars).await
+    }
+
+    /// Spawns with exactly these settings, its data directory `dir` kept until it is dropped.
+    pub async fn spawn_vars(backend: Backend, dir: TempDir, vars: HashMap<String, String>) -> Self {
         let config = config_from(&vars).unwrap();
         let server = Server::build(&config).await.unwrap();
         let base = format!("http://{}", server.public_addr());

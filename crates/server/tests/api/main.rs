@@ -14,6 +14,7 @@ mod chain_support;
 mod chain_tokens;
 mod chain_withdrawals;
 mod crash;
+mod crash_database;
 mod custody;
 mod errors;
 mod health;

@@ -1,0 +1,161 @@
+//! PostgreSQL killed while money moves, and the same server carrying on (issue 4: "correct
+//! under concurrency and crashes"; crash.rs kills the server instead). A PostgreSQL cluster of
+//! the test's own (`pb_testkit::postgres_cluster`) holds the ledger. 16 clients send keyed
+//! transfers; once 80 are answered, every PostgreSQL process is SIGKILLed at once, with batches
+//! in flight: some committed with their answers lost, some cut off before their commit.
+//! - While the database is down, each request is refused with 503 `service_unavailable`
+//!   (JSON, never a 500), and the server stays up.
+//! - PostgreSQL restarts on the same data (crash recovery from the WAL). The same server process
+//!   becomes ready again by itself: no restart, no operator.
+//! - Every request sent again under its key gets its outcome at the first try: an answer given
+//!   before the crash comes back the same, marked replayed (a commit acknowledged was durable);
+//!   a refusal stays a refusal; nothing moves twice; balances, history and `ledger verify` agree.
+
+use crate::crash::{Answer, FUNDS, KILL_AFTER, REQUESTS, Sender, amount, outcome, settled};
+use crate::helpers::{Backend, TestApp, assert_error, base_vars, client, json, on_postgres};
+use futures::StreamExt;
+use pb_testkit::TempDir;
+use pb_testkit::postgres_cluster::Cluster;
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// An outcome of the ledger's: the transfer, or its refusal for want of funds.
+fn decided(answer: &Answer) -> bool {
+    matches!(answer, Some((201 | 402, _, _)))
+}
+
+async fn wait_ready(app: &TestApp, within: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        if app.get("/ready").await.status() == 200 {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < within, "ready again within {within:?} of PostgreSQL's restart");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// With PostgreSQL down: reads are refused as writes are, with a 503 to retry after a second;
+/// the instance reports itself alive (`/health`: nothing to restart) but not ready (`/ready`:
+/// the load balancer sends its traffic elsewhere).
+async fn while_down(app: &TestApp, sender: &Sender) {
+    let started = Instant::now();
+    let r = app.client.get(app.url(&format!("/v1/accounts/{}", sender.from))).bearer_auth(&sender.token).send().await;
+    let r = r.unwrap();
+    assert_eq!(r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned()).as_deref(), Some("1"));
+    assert_error(r, 503, "service_unavailable").await;
+    assert!(started.elapsed() < Duration::from_secs(5), "refused within the acquire timeout: {:?}", started.elapsed());
+    assert_eq!(app.get("/health").await.status(), 200);
+    assert_eq!(app.get("/ready").await.status(), 503);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_killed_mid_load_then_the_same_server_answers_every_request_again() {
+    let mut cluster = Cluster::start().await;
+    let dir = TempDir::new("app");
+    let mut vars = base_vars(Backend::Sqlite, &dir).await;
+    on_postgres(&mut vars, cluster.create_database("bank").await);
+    // How long a request waits for a connection before its 503 (5 s by default).
+    vars.insert("DATABASE_ACQUIRE_TIMEOUT_SECONDS".into(), "1".into());
+    let app = TestApp::spawn_vars(Backend::Postgres, dir, vars).await;
+    let alice = app.verified_person("alice@dbcrash.example", "individual").await;
+    let bob = app.verified_person("bob@dbcrash.example", "individual").await;
+    let from = app.open_account(&alice, "USD").await;
+    let to = app.open_account(&bob, "USD").await;
+    app.deposit(&alice, &from, &FUNDS.to_string()).await;
+    let sender = Sender { client: client(), token: alice.token.clone(), from, to };
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..16)
+        .map(|_| {
+            let (sender, base, next, answered) = (sender.clone(), app.base.clone(), next.clone(), answered.clone());
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= REQUESTS {
+                        return mine;
+                    }
+                    let answer = sender.send(&base, i).await;
+                    answered.fetch_add(1, Ordering::SeqCst);
+                    mine.push((i, answer));
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while answered.load(Ordering::SeqCst) < KILL_AFTER {
+        assert!(Instant::now() < deadline, "{KILL_AFTER} answers within a minute");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    tokio::task::block_in_place(|| cluster.crash());
+    let mut before: Vec<Answer> = vec![None; REQUESTS];
+    for c in clients {
+        for (i, answer) in c.await.unwrap() {
+            before[i] = answer;
+        }
+    }
+    // Every request was answered, the ones the crash cut off and the ones sent while the
+    // database was down too: with an outcome, or with a 503 to retry.
+    let mut unavailable = 0;
+    for (i, answer) in before.iter().enumerate() {
+        let (status, body, _) = answer.as_ref().unwrap_or_else(|| panic!("request {i}: no answer"));
+        if !decided(answer) {
+            assert_eq!(outcome(*status, body), "503 service_unavailable", "request {i}");
+            unavailable += 1;
+        }
+    }
+    assert!(unavailable > 0, "the crash came mid-load");
+    while_down(&app, &sender).await;
+
+    cluster.restart().await;
+    let recovered = wait_ready(&app, Duration::from_secs(30)).await;
+    let (s, b) = (&sender, app.base.as_str());
+    let after: Vec<(usize, Answer)> = futures::stream::iter(0..REQUESTS)
+        .map(move |i| async move { (i, s.send(b, i).await) })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let (mut moved, mut transfers, mut committed_unanswered) = (0, 0, 0);
+    for (i, answer) in after {
+        let Some((status, body, replayed)) = answer.clone().filter(|_| decided(&answer)) else {
+            panic!("request {i} after PostgreSQL's recovery: {answer:?}");
+        };
+        let want = if amount(i) > FUNDS { "402 insufficient_funds" } else { "201" };
+        assert!(outcome(status, &body).starts_with(want), "request {i}: {}", outcome(status, &body));
+        if let Some((s, b, _)) = before[i].as_ref().filter(|_| decided(&before[i])) {
+            assert_eq!(outcome(status, &body), outcome(*s, b), "request {i}: the answer given before the crash");
+            assert!(replayed, "request {i} was answered before the crash: its retry replays");
+        } else {
+            committed_unanswered += usize::from(replayed);
+        }
+        if status == 201 {
+            moved += amount(i);
+            transfers += 1;
+        }
+    }
+    // What the crash cut off (printed with --nocapture).
+    eprintln!(
+        "{unavailable} of {REQUESTS} refused with 503 while PostgreSQL was down, {committed_unanswered} of them \
+         committed all the same; ready again {recovered:?} after PostgreSQL's restart"
+    );
+    settled(&app, &sender, &app.base, &bob.token, moved, transfers).await;
+    workers_carry_on(&app, &sender).await;
+}
+
+/// The leased workers outlived the outage: a hold placed now expires and is voided by the
+/// expiry worker, which must have taken its lease again.
+async fn workers_carry_on(app: &TestApp, sender: &Sender) {
+    let hold = json!({"from_account": sender.from, "to": {"account_id": sender.to}, "amount": "1",
+        "hold": {"timeout_seconds": 1}});
+    let hold = json(app.post_idem(&sender.token, "/v1/transfers", "after-the-crash", hold).await).await;
+    let path = format!("/v1/transfers/{}", hold["id"].as_str().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while json(app.get_as(&sender.token, &path).await).await["status"] != "voided" {
+        assert!(Instant::now() < deadline, "the hold placed after the crash was not voided on expiry");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
