@@ -1,8 +1,9 @@
 //! A PostgreSQL server of a test's own, for tests that crash the database: `initdb` into a
-//! temp dir, the postmaster on a free loopback port in a process group of its own. `crash`
-//! SIGKILLs the whole group (the postmaster and every backend at once, as the OOM killer or a
-//! lost container would), and `start` on the same data runs PostgreSQL's crash recovery from
-//! the WAL. The shared server on 5432 that other tests use is never touched.
+//! temp dir, the postmaster on a free loopback port. `crash` SIGKILLs the postmaster and all
+//! its children at once (every backend mid-statement, as a lost container would), and
+//! `restart` on the same data runs PostgreSQL's crash recovery from the WAL; `signal("STOP")`
+//! and `signal("CONT")` freeze and thaw it. The shared server on 5432 that other tests use is
+//! never touched.
 //!
 //! The binaries are PostgreSQL's own (`PG_BINDIR`, else `pg_config --bindir`). PostgreSQL
 //! refuses to run as root, so under root (CI) they run as the `postgres` user through
@@ -11,7 +12,6 @@
 use crate::TempDir;
 use crate::node::free_port;
 use sqlx::Connection;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -115,7 +115,6 @@ impl Cluster {
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
-            .process_group(0)
             .spawn()
             .unwrap();
         self.postmaster = Some(child);
@@ -147,22 +146,60 @@ impl Cluster {
         std::fs::read_to_string(self.dir.path().join("postgres.log")).unwrap_or_default()
     }
 
+    /// The postmaster and its children (every backend and auxiliary process). A process group
+    /// would not do: each child calls `setsid()` when forked.
+    fn processes(&self) -> Vec<u32> {
+        let Some(postmaster) = self.postmaster.as_ref().map(Child::id) else { return Vec::new() };
+        let mut pids = vec![postmaster];
+        for entry in std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()) {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+            if stat_fields(pid).is_some_and(|(_, ppid)| ppid == postmaster) {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, `KILL`) to the postmaster and every child at once; on
+    /// `STOP` the postmaster first, so that it forks no child after the list is taken.
+    pub fn signal(&self, signal: &str) {
+        let mut pids = self.processes();
+        if signal == "CONT" {
+            pids.reverse();
+        }
+        let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
+        let sent = Command::new("kill").arg(format!("-{signal}")).arg("--").args(&pids).stderr(Stdio::null()).status();
+        assert!(sent.is_ok(), "kill -{signal} to PostgreSQL's processes");
+    }
+
     /// SIGKILL to the postmaster and every backend at once: nothing is shut down or flushed
     /// beyond what each commit already flushed. Returns once none of them is left.
     pub fn crash(&mut self) {
-        let Some(mut postmaster) = self.postmaster.take() else { return };
-        let group = format!("-{}", postmaster.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = postmaster.wait();
+        if self.postmaster.is_none() {
+            return;
+        }
+        self.signal("STOP");
+        let pids = self.processes();
+        self.signal("KILL");
+        if let Some(mut postmaster) = self.postmaster.take() {
+            let _ = postmaster.wait();
+        }
+        // The children, orphaned, are reaped by init: gone once no longer listed or zombies.
         let deadline = Instant::now() + Duration::from_secs(10);
-        // `kill -0` on the group fails once no process is left in it (the backends, orphaned,
-        // are reaped by init).
-        while Command::new("kill").args(["-0", "--", &group]).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
-        {
-            assert!(Instant::now() < deadline, "PostgreSQL's backends outlived SIGKILL");
+        while pids.iter().any(|&pid| stat_fields(pid).is_some_and(|(state, _)| state != 'Z')) {
+            assert!(Instant::now() < deadline, "PostgreSQL's processes outlived SIGKILL");
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// proc(5): a process's state and parent pid, the first two fields of its `stat` after the
+/// command name; `None` once it is gone.
+fn stat_fields(pid: u32) -> Option<(char, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    Some((state, fields.next()?.parse().ok()?))
 }
 
 impl std::fmt::Debug for Cluster {

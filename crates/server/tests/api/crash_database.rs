@@ -1,15 +1,21 @@
-//! PostgreSQL killed while money moves, and the same server carrying on (issue 4: "correct
-//! under concurrency and crashes"; crash.rs kills the server instead). A PostgreSQL cluster of
-//! the test's own (`pb_testkit::postgres_cluster`) holds the ledger. 16 clients send keyed
-//! transfers; once 80 are answered, every PostgreSQL process is SIGKILLed at once, with batches
-//! in flight: some committed with their answers lost, some cut off before their commit.
-//! - While the database is down, each request is refused with 503 `service_unavailable`
-//!   (JSON, never a 500), and the server stays up.
-//! - PostgreSQL restarts on the same data (crash recovery from the WAL). The same server process
-//!   becomes ready again by itself: no restart, no operator.
-//! - Every request sent again under its key gets its outcome at the first try: an answer given
-//!   before the crash comes back the same, marked replayed (a commit acknowledged was durable);
-//!   a refusal stays a refusal; nothing moves twice; balances, history and `ledger verify` agree.
+//! PostgreSQL killed, or frozen, while money moves, and the same server carrying on (issue 4:
+//! "correct under concurrency and crashes"; crash.rs kills the server instead). A PostgreSQL
+//! cluster of the test's own (`pb_testkit::postgres_cluster`) holds the ledger. 16 clients send
+//! keyed transfers; once 80 are answered, the fault strikes with batches in flight:
+//! - **crash**: every PostgreSQL process is SIGKILLed at once. While the database is down, each
+//!   request, reads too, is refused with 503 `service_unavailable` (JSON with `Retry-After`,
+//!   never a 500), and the server stays up. PostgreSQL then restarts on the same data (crash
+//!   recovery from the WAL), and the same server process becomes ready again by itself.
+//! - **stall**: every PostgreSQL process is stopped (SIGSTOP) for three seconds, as in a long
+//!   I/O freeze or a VM paused by its host, then continued. Requests waiting on it are abandoned
+//!   with 503 `request_timeout` after `REQUEST_TIMEOUT_SECONDS` (or `service_unavailable`, when
+//!   no connection is free within `DATABASE_ACQUIRE_TIMEOUT_SECONDS`); their batches commit
+//!   when PostgreSQL resumes, with nobody left to answer.
+//!
+//! Then every request is sent again under its key, and each gets its outcome at the first try:
+//! an answer given before the fault comes back the same, marked replayed (a commit acknowledged
+//! was durable); a refusal stays a refusal; nothing moves twice; balances, history and
+//! `ledger verify` agree; and the leased workers carry on.
 
 use crate::crash::{Answer, FUNDS, KILL_AFTER, REQUESTS, Sender, amount, outcome, settled};
 use crate::helpers::{Backend, TestApp, assert_error, base_vars, client, json, on_postgres};
@@ -32,7 +38,7 @@ async fn wait_ready(app: &TestApp, within: Duration) -> Duration {
         if app.get("/ready").await.status() == 200 {
             return started.elapsed();
         }
-        assert!(started.elapsed() < within, "ready again within {within:?} of PostgreSQL's restart");
+        assert!(started.elapsed() < within, "ready within {within:?} of PostgreSQL's return");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -51,14 +57,30 @@ async fn while_down(app: &TestApp, sender: &Sender) {
     assert_eq!(app.get("/ready").await.status(), 503);
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    Crash,
+    Stall,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_killed_mid_load_then_the_same_server_answers_every_request_again() {
+    fault_mid_load(Fault::Crash).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_frozen_mid_load_then_the_same_server_answers_every_request_again() {
+    fault_mid_load(Fault::Stall).await;
+}
+
+async fn fault_mid_load(fault: Fault) {
     let mut cluster = Cluster::start().await;
     let dir = TempDir::new("app");
     let mut vars = base_vars(Backend::Sqlite, &dir).await;
     on_postgres(&mut vars, cluster.create_database("bank").await);
     // How long a request waits for a connection before its 503 (5 s by default).
     vars.insert("DATABASE_ACQUIRE_TIMEOUT_SECONDS".into(), "1".into());
+    vars.insert("REQUEST_TIMEOUT_SECONDS".into(), "2".into());
     let app = TestApp::spawn_vars(Backend::Postgres, dir, vars).await;
     let alice = app.verified_person("alice@dbcrash.example", "individual").await;
     let bob = app.verified_person("bob@dbcrash.example", "individual").await;
@@ -91,27 +113,43 @@ async fn postgres_killed_mid_load_then_the_same_server_answers_every_request_aga
         assert!(Instant::now() < deadline, "{KILL_AFTER} answers within a minute");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    tokio::task::block_in_place(|| cluster.crash());
+    match fault {
+        Fault::Crash => tokio::task::block_in_place(|| cluster.crash()),
+        Fault::Stall => {
+            cluster.signal("STOP");
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            cluster.signal("CONT");
+        }
+    }
     let mut before: Vec<Answer> = vec![None; REQUESTS];
     for c in clients {
         for (i, answer) in c.await.unwrap() {
             before[i] = answer;
         }
     }
-    // Every request was answered, the ones the crash cut off and the ones sent while the
-    // database was down too: with an outcome, or with a 503 to retry.
-    let mut unavailable = 0;
+    // Every request was answered, the ones the fault cut off and the ones sent while the
+    // database was away too: with an outcome, or with a 503 to retry.
+    let mut retry = 0;
     for (i, answer) in before.iter().enumerate() {
         let (status, body, _) = answer.as_ref().unwrap_or_else(|| panic!("request {i}: no answer"));
         if !decided(answer) {
-            assert_eq!(outcome(*status, body), "503 service_unavailable", "request {i}");
-            unavailable += 1;
+            let refusal = outcome(*status, body);
+            match fault {
+                Fault::Crash => assert_eq!(refusal, "503 service_unavailable", "request {i}"),
+                // Abandoned while waiting on PostgreSQL, or for a connection (all of them stuck).
+                Fault::Stall => assert!(
+                    ["503 request_timeout", "503 service_unavailable"].contains(&refusal.as_str()),
+                    "request {i}: {refusal}"
+                ),
+            }
+            retry += 1;
         }
     }
-    assert!(unavailable > 0, "the crash came mid-load");
-    while_down(&app, &sender).await;
-
-    cluster.restart().await;
+    assert!(retry > 0, "the fault came mid-load");
+    if fault == Fault::Crash {
+        while_down(&app, &sender).await;
+        cluster.restart().await;
+    }
     let recovered = wait_ready(&app, Duration::from_secs(30)).await;
     let (s, b) = (&sender, app.base.as_str());
     let after: Vec<(usize, Answer)> = futures::stream::iter(0..REQUESTS)
@@ -122,7 +160,7 @@ async fn postgres_killed_mid_load_then_the_same_server_answers_every_request_aga
     let (mut moved, mut transfers, mut committed_unanswered) = (0, 0, 0);
     for (i, answer) in after {
         let Some((status, body, replayed)) = answer.clone().filter(|_| decided(&answer)) else {
-            panic!("request {i} after PostgreSQL's recovery: {answer:?}");
+            panic!("request {i}, PostgreSQL back: {answer:?}");
         };
         let want = if amount(i) > FUNDS { "402 insufficient_funds" } else { "201" };
         assert!(outcome(status, &body).starts_with(want), "request {i}: {}", outcome(status, &body));
@@ -137,10 +175,10 @@ async fn postgres_killed_mid_load_then_the_same_server_answers_every_request_aga
             transfers += 1;
         }
     }
-    // What the crash cut off (printed with --nocapture).
+    // What the fault cut off (printed with --nocapture).
     eprintln!(
-        "{unavailable} of {REQUESTS} refused with 503 while PostgreSQL was down, {committed_unanswered} of them \
-         committed all the same; ready again {recovered:?} after PostgreSQL's restart"
+        "{fault:?}: {retry} of {REQUESTS} answered 503, {committed_unanswered} of them committed all the same; \
+         ready {recovered:?} after PostgreSQL was back"
     );
     settled(&app, &sender, &app.base, &bob.token, moved, transfers).await;
     workers_carry_on(&app, &sender).await;
