@@ -59,6 +59,70 @@ impl Sender {
     }
 }
 
+/// 16 clients sending requests `0..REQUESTS` between them, client `c` to `bases[c % n]`, each
+/// request once, whatever its answer.
+pub(crate) struct Load {
+    clients: Vec<tokio::task::JoinHandle<Vec<(usize, Answer)>>>,
+    answered: Arc<AtomicUsize>,
+}
+
+impl Load {
+    pub(crate) fn start(sender: &Sender, bases: &[String]) -> Self {
+        let next = Arc::new(AtomicUsize::new(0));
+        let answered = Arc::new(AtomicUsize::new(0));
+        let clients = (0..16)
+            .map(|c| {
+                let (sender, base) = (sender.clone(), bases[c % bases.len()].clone());
+                let (next, answered) = (next.clone(), answered.clone());
+                tokio::spawn(async move {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        if i >= REQUESTS {
+                            return mine;
+                        }
+                        let answer = sender.send(&base, i).await;
+                        if answer.is_some() {
+                            answered.fetch_add(1, Ordering::SeqCst);
+                        }
+                        mine.push((i, answer));
+                    }
+                })
+            })
+            .collect();
+        Self { clients, answered }
+    }
+
+    /// Returns once `n` requests have been answered.
+    pub(crate) async fn until_answered(&self, n: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while self.answered.load(Ordering::SeqCst) < n {
+            assert!(std::time::Instant::now() < deadline, "{n} answers within a minute");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// Each request's answer, by request, once every client is done.
+    pub(crate) async fn answers(self) -> Vec<Answer> {
+        let mut answers: Vec<Answer> = vec![None; REQUESTS];
+        for c in self.clients {
+            for (i, answer) in c.await.unwrap() {
+                answers[i] = answer;
+            }
+        }
+        answers
+    }
+}
+
+/// Every request sent again under its key, 16 at a time, request `i` to `bases[i % n]`.
+pub(crate) async fn again(sender: &Sender, bases: &[String]) -> Vec<(usize, Answer)> {
+    futures::stream::iter(0..REQUESTS)
+        .map(|i| async move { (i, sender.send(&bases[i % bases.len()], i).await) })
+        .buffer_unordered(16)
+        .collect()
+        .await
+}
+
 pub(crate) fn outcome(status: u16, body: &Value) -> String {
     match status {
         201 => format!("201 {}", body["id"].as_str().unwrap_or_default()),
@@ -99,53 +163,18 @@ async fn killed_mid_load_then_every_request_again(backend: Backend) {
     let dir = TempDir::new("crash");
     let mut first: Serving = serve(&app.vars, &dir, "first");
     wait_ready(&sender.client, &mut first).await;
-    let base = first.base.clone();
-    let next = Arc::new(AtomicUsize::new(0));
-    let answered = Arc::new(AtomicUsize::new(0));
-    let clients: Vec<_> = (0..16)
-        .map(|_| {
-            let (sender, base, next, answered) = (sender.clone(), base.clone(), next.clone(), answered.clone());
-            tokio::spawn(async move {
-                let mut mine = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= REQUESTS {
-                        return mine;
-                    }
-                    let answer = sender.send(&base, i).await;
-                    if answer.is_some() {
-                        answered.fetch_add(1, Ordering::SeqCst);
-                    }
-                    mine.push((i, answer));
-                }
-            })
-        })
-        .collect();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while answered.load(Ordering::SeqCst) < KILL_AFTER {
-        assert!(std::time::Instant::now() < deadline, "{KILL_AFTER} answers within a minute");
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    let load = Load::start(&sender, std::slice::from_ref(&first.base));
+    load.until_answered(KILL_AFTER).await;
     first.child.kill().unwrap(); // SIGKILL: no shutdown, no flush, batches cut off mid-way
     first.child.wait().unwrap();
-    let mut before: Vec<Answer> = vec![None; REQUESTS];
-    for c in clients {
-        for (i, answer) in c.await.unwrap() {
-            before[i] = answer;
-        }
-    }
+    let before = load.answers().await;
     let lost = before.iter().filter(|a| a.is_none()).count();
     assert!(lost > 0 && lost < REQUESTS, "the crash came mid-load: {lost} of {REQUESTS} unanswered");
 
     let mut second = serve(&app.vars, &dir, "second");
     wait_ready(&sender.client, &mut second).await;
     let base = second.base.clone();
-    let (s, b) = (&sender, base.as_str());
-    let after: Vec<(usize, Answer)> = futures::stream::iter(0..REQUESTS)
-        .map(move |i| async move { (i, s.send(b, i).await) })
-        .buffer_unordered(16)
-        .collect()
-        .await;
+    let after = again(&sender, std::slice::from_ref(&base)).await;
     let mut moved = 0;
     let mut transfers = 0;
     let mut committed_unanswered = 0;

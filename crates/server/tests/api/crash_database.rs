@@ -18,15 +18,12 @@
 //! was durable); a refusal stays a refusal; nothing moves twice; balances, history and
 //! `ledger verify` agree; and the leased workers carry on.
 
-use crate::crash::{Answer, FUNDS, KILL_AFTER, REQUESTS, Sender, amount, outcome, settled};
+use crate::crash::{Answer, FUNDS, KILL_AFTER, Load, REQUESTS, Sender, again, amount, outcome, settled};
 use crate::helpers::{Backend, TestApp, assert_error, base_vars, client, json, on_postgres};
 use crate::processes::{serve, wait_ready as serving_ready};
-use futures::StreamExt;
 use pb_testkit::TempDir;
 use pb_testkit::postgres_cluster::Cluster;
 use serde_json::json;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// An outcome of the ledger's: the transfer, or its refusal for want of funds.
@@ -108,30 +105,8 @@ async fn fault_mid_load(fault: Fault) {
     serving_ready(&sender.client, &mut second).await;
     let bases = [app.base.clone(), second.base.clone()];
 
-    let next = Arc::new(AtomicUsize::new(0));
-    let answered = Arc::new(AtomicUsize::new(0));
-    let clients: Vec<_> = (0..16)
-        .map(|c| {
-            let (sender, base, next, answered) = (sender.clone(), bases[c % 2].clone(), next.clone(), answered.clone());
-            tokio::spawn(async move {
-                let mut mine = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= REQUESTS {
-                        return mine;
-                    }
-                    let answer = sender.send(&base, i).await;
-                    answered.fetch_add(1, Ordering::SeqCst);
-                    mine.push((i, answer));
-                }
-            })
-        })
-        .collect();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while answered.load(Ordering::SeqCst) < KILL_AFTER {
-        assert!(Instant::now() < deadline, "{KILL_AFTER} answers within a minute");
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    let load = Load::start(&sender, &bases);
+    load.until_answered(KILL_AFTER).await;
     match fault {
         Fault::Crash => tokio::task::block_in_place(|| cluster.crash()),
         Fault::Stall => {
@@ -140,12 +115,7 @@ async fn fault_mid_load(fault: Fault) {
             cluster.signal("CONT");
         }
     }
-    let mut before: Vec<Answer> = vec![None; REQUESTS];
-    for c in clients {
-        for (i, answer) in c.await.unwrap() {
-            before[i] = answer;
-        }
-    }
+    let before = load.answers().await;
     // Every request was answered, the ones the fault cut off and the ones sent while the
     // database was away too: with an outcome, or with a 503 to retry.
     let mut retry = 0;
@@ -168,12 +138,7 @@ async fn fault_mid_load(fault: Fault) {
         cluster.restart().await;
     }
     let recovered = ready_again(&sender.client, &bases, Duration::from_secs(30)).await;
-    let (s, b) = (&sender, &bases);
-    let after: Vec<(usize, Answer)> = futures::stream::iter(0..REQUESTS)
-        .map(move |i| async move { (i, s.send(&b[i % 2], i).await) })
-        .buffer_unordered(16)
-        .collect()
-        .await;
+    let after = again(&sender, &bases).await;
     let (mut moved, mut transfers, mut committed_unanswered) = (0, 0, 0);
     for (i, answer) in after {
         let Some((status, body, replayed)) = answer.clone().filter(|_| decided(&answer)) else {
