@@ -62,6 +62,25 @@ impl RedisCache {
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
+
+    /// Runs `command` on the shared connection, and once more if that connection turned out to
+    /// be dropped (Redis restarted or failed over since the last command). The manager
+    /// reconnects on that error, but only the next command gets the new connection: without a
+    /// second try, the first command after every restart fails, a sign-in or a published
+    /// session change among them. Only for commands that may run twice (a lost reply after
+    /// the server ran one is the rare case; a restarted server ran nothing).
+    async fn retried<T, F, Fut>(&self, command: F) -> Result<T, CacheError>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        match command(self.manager.clone()).await {
+            Err(e) if e.is_connection_dropped() || e.is_io_error() => {
+                command(self.manager.clone()).await.map_err(|e| unavailable(&e))
+            }
+            other => other.map_err(|e| unavailable(&e)),
+        }
+    }
 }
 
 fn millis(d: Duration) -> u64 {
@@ -75,22 +94,23 @@ impl Cache for RedisCache {
     }
 
     async fn ping(&self) -> Result<(), CacheError> {
-        let mut conn = self.manager.clone();
-        let _: String = redis::cmd("PING").query_async(&mut conn).await.map_err(|e| unavailable(&e))?;
+        let _: String = self.retried(|mut conn| async move { redis::cmd("PING").query_async(&mut conn).await }).await?;
         Ok(())
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        let mut conn = self.manager.clone();
-        conn.get(self.key(key)).await.map_err(|e| unavailable(&e))
+        let key = &self.key(key);
+        self.retried(|mut conn| async move { conn.get(key).await }).await
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError> {
-        let mut conn = self.manager.clone();
-        conn.pset_ex(self.key(key), value, millis(ttl)).await.map_err(|e| unavailable(&e))
+        let key = &self.key(key);
+        self.retried(|mut conn| async move { conn.pset_ex(key, value, millis(ttl)).await }).await
     }
 
     async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, CacheError> {
+        // Not retried: had the first try set the key with its reply lost, a second would answer
+        // "already there".
         let mut conn = self.manager.clone();
         let set: Option<String> = redis::cmd("SET")
             .arg(self.key(key))
@@ -105,19 +125,16 @@ impl Cache for RedisCache {
     }
 
     async fn delete(&self, key: &str) -> Result<(), CacheError> {
-        let mut conn = self.manager.clone();
-        conn.del(self.key(key)).await.map_err(|e| unavailable(&e))
+        let key = &self.key(key);
+        self.retried(|mut conn| async move { conn.del(key).await }).await
     }
 
     async fn incr_window(&self, key: &str, window: Duration) -> Result<WindowCount, CacheError> {
-        let mut conn = self.manager.clone();
+        // Retried: a hit counted twice only makes the limit stricter for one window.
+        let key = &self.key(key);
         let (count, ttl_ms): (u64, i64) = self
-            .script
-            .key(self.key(key))
-            .arg(millis(window))
-            .invoke_async(&mut conn)
-            .await
-            .map_err(|e| unavailable(&e))?;
+            .retried(|mut conn| async move { self.script.key(key).arg(millis(window)).invoke_async(&mut conn).await })
+            .await?;
         Ok(WindowCount { count, resets_in: Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0)) })
     }
 }
@@ -125,8 +142,11 @@ impl Cache for RedisCache {
 #[async_trait]
 impl PubSub for RedisCache {
     async fn publish(&self, channel: &str, payload: &[u8]) -> Result<(), CacheError> {
-        let mut conn = self.manager.clone();
-        let _: i64 = conn.publish(self.key(channel), payload).await.map_err(|e| unavailable(&e))?;
+        // Retried: delivery is at least once anyway (the outbox relay publishes a chunk again
+        // after any failure, and consumers dedupe by event id); the session cache forgets a user
+        // twice as well as once.
+        let channel = &self.key(channel);
+        let _: i64 = self.retried(|mut conn| async move { conn.publish(channel, payload).await }).await?;
         Ok(())
     }
 

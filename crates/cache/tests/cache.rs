@@ -52,3 +52,26 @@ async fn unreachable_redis_is_an_unavailable_error() {
     let cache = RedisCache::connect("redis://127.0.0.1:1", "pb:").unwrap();
     assert!(matches!(cache.ping().await, Err(CacheError::Unavailable(_))));
 }
+
+/// Redis restarted (a failover, a deploy): the first command on each instance's connection
+/// after it finds the connection dropped. Each is tried again on the new one, so none fails,
+/// the rate-limit script included (the restarted server no longer has it loaded).
+#[tokio::test]
+async fn the_first_commands_after_redis_restarts_succeed() {
+    use pb_domain::{Cache, PubSub};
+    use std::time::Duration;
+    let mut server = pb_testkit::redis_server::RedisServer::start();
+    let cache = RedisCache::connect(&server.url(), "restart:").unwrap();
+    cache.incr_window("hits", Duration::from_secs(60)).await.unwrap();
+    cache.set("k", b"v", Duration::from_secs(60)).await.unwrap();
+    for restart in 0..4 {
+        server.kill();
+        server.restart();
+        match restart {
+            0 => assert_eq!(cache.get("k").await.unwrap(), None, "a restarted Redis kept nothing"),
+            1 => assert_eq!(cache.incr_window("hits", Duration::from_secs(60)).await.unwrap().count, 1),
+            2 => cache.publish("channel", b"m").await.unwrap(),
+            _ => cache.ping().await.unwrap(),
+        }
+    }
+}

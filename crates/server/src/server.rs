@@ -41,6 +41,9 @@ impl Server {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         // One TLS provider for every client in the process (reqwest, lettre): ring.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        // The recorder first: what is counted while the instance is built (the session cache's
+        // first subscription) would otherwise go to no recorder and be lost.
+        telemetry::metrics_handle();
         let secret_key = secret_key::resolve(config)?;
         let stores = wiring::open_stores(config).await?;
         if config.migrate_on_start {

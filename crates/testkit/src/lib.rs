@@ -11,6 +11,7 @@ pub mod node;
 pub mod postgres;
 pub mod postgres_cluster;
 pub mod redis;
+pub mod redis_server;
 pub mod solana;
 pub mod tempdir;
 

@@ -6,6 +6,7 @@
 mod helpers;
 mod people;
 
+mod cache_restart;
 mod chain_deposits;
 mod chain_reorgs;
 mod chain_reserves;

@@ -20,6 +20,8 @@ pub(crate) struct Serving {
     pub(crate) child: Child,
     /// The public listener's URL, once the instance has logged it.
     pub(crate) base: String,
+    /// The admin listener's URL (`/metrics`), set with `base`.
+    pub(crate) admin: String,
     /// stdout and stderr: where the bound addresses are read, and shown when the instance fails.
     log: std::path::PathBuf,
 }
@@ -44,15 +46,16 @@ pub(crate) fn serve(vars: &HashMap<String, String>, dir: &TempDir, name: &str) -
         .stderr(out)
         .spawn()
         .unwrap();
-    Serving { child, base: String::new(), log }
+    Serving { child, base: String::new(), admin: String::new(), log }
 }
 
-/// The public address from the instance's "listening" log line, once written.
-fn listening(log: &str) -> Option<String> {
-    log.lines()
+/// The public and admin URLs from the instance's "listening" log line, once written.
+fn listening(log: &str) -> Option<(String, String)> {
+    let line = log
+        .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|l| l["message"] == "listening")
-        .and_then(|l| l["public"].as_str().map(|a| format!("http://{a}")))
+        .find(|l| l["message"] == "listening")?;
+    Some((format!("http://{}", line["public"].as_str()?), format!("http://{}", line["admin"].as_str()?)))
 }
 
 /// Waits for `/ready` to say 200; fails early, with the instance's output, if it exits.
@@ -61,8 +64,10 @@ pub(crate) async fn wait_ready(client: &reqwest::Client, s: &mut Serving) -> ser
     let mut last = String::from("not listening yet");
     loop {
         let output = std::fs::read_to_string(&s.log).unwrap_or_default();
-        if s.base.is_empty() {
-            s.base = listening(&output).unwrap_or_default();
+        if s.base.is_empty()
+            && let Some((base, admin)) = listening(&output)
+        {
+            (s.base, s.admin) = (base, admin);
         }
         if !s.base.is_empty() {
             match client.get(format!("{}/ready", s.base)).send().await {
