@@ -4,8 +4,10 @@
 //! instances serve it: one in the test, one the real binary. 16 clients send keyed transfers,
 //! half to each; once 80 are answered, the fault strikes with batches in flight:
 //! - **crash**: every PostgreSQL process is SIGKILLed at once. While the database is down, each
-//!   request, reads too, is refused with 503 `service_unavailable` (JSON with `Retry-After`,
-//!   never a 500), and the server stays up. PostgreSQL then restarts on the same data (crash
+//!   request, reads too, is refused with 503 `service_unavailable` once no connection comes
+//!   within `DATABASE_ACQUIRE_TIMEOUT_SECONDS` (JSON with `Retry-After`, never a 500; on a
+//!   loaded machine a request may reach `REQUEST_TIMEOUT_SECONDS` first, 503
+//!   `request_timeout`), and the server stays up. PostgreSQL then restarts on the same data (crash
 //!   recovery from the WAL), and the same server processes become ready again by themselves.
 //! - **stall**: every PostgreSQL process is stopped (SIGSTOP) for five seconds, as in a long
 //!   I/O freeze or a VM paused by its host, then continued. Requests waiting on it are abandoned
