@@ -75,7 +75,9 @@ impl RedisCache {
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
         match command(self.manager.clone()).await {
-            Err(e) if e.is_connection_dropped() || e.is_io_error() => {
+            // Not after a timeout: a Redis that is slow to answer would make every caller wait
+            // twice as long for its 503.
+            Err(e) if (e.is_connection_dropped() || e.is_io_error()) && !e.is_timeout() => {
                 command(self.manager.clone()).await.map_err(|e| unavailable(&e))
             }
             other => other.map_err(|e| unavailable(&e)),

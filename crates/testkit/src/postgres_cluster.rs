@@ -5,7 +5,8 @@
 //! and `signal("CONT")` freeze and thaw it. The shared server on 5432 that other tests use is
 //! never touched.
 //!
-//! The binaries are PostgreSQL's own (`PG_BINDIR`, else `pg_config --bindir`). PostgreSQL
+//! The binaries are PostgreSQL's own (`PG_BINDIR`, else `pg_config --bindir`, else the newest
+//! under Debian's `/usr/lib/postgresql`). PostgreSQL
 //! refuses to run as root, so under root (CI) they run as the `postgres` user through
 //! `setpriv`, which execs them without forking: the child is the postmaster itself.
 
