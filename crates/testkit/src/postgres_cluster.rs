@@ -6,9 +6,9 @@
 //! never touched.
 //!
 //! The binaries are PostgreSQL's own (`PG_BINDIR`, else `pg_config --bindir`, else the newest
-//! under Debian's `/usr/lib/postgresql`). PostgreSQL
-//! refuses to run as root, so under root (CI) they run as the `postgres` user through
-//! `setpriv`, which execs them without forking: the child is the postmaster itself.
+//! under Debian's `/usr/lib/postgresql`). PostgreSQL refuses to run as root, so under root (CI)
+//! they run as the `postgres` user through `setpriv`, which execs them without forking: the
+//! child is the postmaster itself.
 
 use crate::TempDir;
 use crate::node::free_port;
