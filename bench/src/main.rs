@@ -6,6 +6,7 @@
 #![allow(clippy::print_stdout, clippy::float_arithmetic)]
 
 mod client;
+mod instructions;
 mod load_client;
 mod mail_sink;
 mod pgbench;
@@ -41,6 +42,13 @@ struct Args {
     /// Skip the embedded-default (SQLite) run.
     #[arg(long)]
     skip_sqlite: bool,
+    /// Count the server's instructions per transfer under callgrind instead (valgrind; no
+    /// pgbench, no SQLite): a figure that repeats from run to run on any machine.
+    #[arg(long)]
+    instructions: bool,
+    /// Where `--instructions` keeps callgrind's dumps (default: a new directory under /tmp).
+    #[arg(long)]
+    instructions_dir: Option<PathBuf>,
     /// Extra server settings, e.g. `--server-env LEDGER_BATCH_WORKERS=4` (repeatable).
     #[arg(long = "server-env", value_parser = parse_kv)]
     server_env: Vec<(String, String)>,
@@ -56,13 +64,23 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let duration = Duration::from_secs(args.duration);
     let sink = mail_sink::start().await?;
+    if args.instructions {
+        return count_instructions(&args, &sink).await;
+    }
     let mut rows = Vec::new();
 
     let db = pgbench::create_database(&args.postgres, "pb_bench").await?;
     let tpcb_db = pgbench::create_database(&args.postgres, "pb_bench_tpcb").await?;
     let result = async {
-        let srv =
-            server::Server::start_production(&args.binary, &db.url, &args.redis, &sink.url, &args.server_env).await?;
+        let srv = server::Server::start_production(
+            &args.binary,
+            &db.url,
+            &args.redis,
+            &sink.url,
+            &args.server_env,
+            &server::Launcher::default(),
+        )
+        .await?;
         println!("server RSS at start: {:.0} MiB", server::rss_mb(srv.pid()));
         let world = setup::World::build(&srv, &sink, args.customers, args.accounts).await?;
         println!(
@@ -104,6 +122,42 @@ async fn main() -> anyhow::Result<()> {
     .await;
     db.drop_now().await;
     tpcb_db.drop_now().await;
+    match result {
+        Ok(true) => Ok(()),
+        Ok(false) => anyhow::bail!("ledger verify failed"),
+        Err(e) => Err(e),
+    }
+}
+
+/// `--instructions`: the server under callgrind (instructions.rs).
+async fn count_instructions(args: &Args, sink: &mail_sink::Sink) -> anyhow::Result<()> {
+    let dir = args
+        .instructions_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("pb-callgrind-{}", std::process::id())));
+    std::fs::create_dir_all(&dir)?;
+    let db = pgbench::create_database(&args.postgres, "pb_bench").await?;
+    let result = async {
+        let launcher = instructions::launcher(&dir);
+        let srv = server::Server::start_production(
+            &args.binary,
+            &db.url,
+            &args.redis,
+            &sink.url,
+            &args.server_env,
+            &launcher,
+        )
+        .await?;
+        let duration = Duration::from_secs(args.duration);
+        let counts =
+            instructions::run(&srv, sink, &dir, args.customers, args.accounts, args.connections, duration).await?;
+        let verified = srv.ledger_verify()?;
+        println!("ledger verify: {}", if verified { "ok" } else { "FAILED" });
+        instructions::print(&counts, 25);
+        anyhow::Ok(verified)
+    }
+    .await;
+    db.drop_now().await;
     match result {
         Ok(true) => Ok(()),
         Ok(false) => anyhow::bail!("ledger verify failed"),

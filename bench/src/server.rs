@@ -14,6 +14,11 @@ pub struct Server {
     data_dir: Option<PathBuf>,
 }
 
+/// What the server runs under: nothing, or a program that takes its command line after its own
+/// (`valgrind --tool=callgrind …`, for `--instructions`).
+#[derive(Debug, Clone, Default)]
+pub struct Launcher(pub Vec<String>);
+
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -42,6 +47,7 @@ impl Server {
         redis: &str,
         mail: &str,
         extra: &[(String, String)],
+        launcher: &Launcher,
     ) -> anyhow::Result<Self> {
         let mut env = common(mail, extra)?;
         env.insert("PROTOCOL_BANK_ENV".into(), "production".into());
@@ -50,7 +56,7 @@ impl Server {
         env.insert("REDIS_URL".into(), redis.into());
         env.insert("REDIS_KEY_PREFIX".into(), format!("bench{}:", std::process::id()));
         env.insert("PUBLIC_URL".into(), "https://bench.invalid".into());
-        Self::spawn(binary, env, None).await
+        Self::spawn(binary, env, None, launcher).await
     }
 
     pub async fn start_embedded(binary: &Path, mail: &str, extra: &[(String, String)]) -> anyhow::Result<Self> {
@@ -58,11 +64,24 @@ impl Server {
         std::fs::create_dir_all(&dir)?;
         let mut env = common(mail, extra)?;
         env.insert("DATA_DIR".into(), dir.display().to_string());
-        Self::spawn(binary, env, Some(dir)).await
+        Self::spawn(binary, env, Some(dir), &Launcher::default()).await
     }
 
-    async fn spawn(binary: &Path, env: HashMap<String, String>, data_dir: Option<PathBuf>) -> anyhow::Result<Self> {
-        let child = Command::new(binary)
+    async fn spawn(
+        binary: &Path,
+        env: HashMap<String, String>,
+        data_dir: Option<PathBuf>,
+        launcher: &Launcher,
+    ) -> anyhow::Result<Self> {
+        let mut command = match launcher.0.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
+        let child = command
             .arg("serve")
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -74,7 +93,8 @@ impl Server {
         println!("server pid {}: {base}, metrics at http://{}/metrics", child.id(), env["ADMIN_LISTEN_ADDR"]);
         let server = Self { base, child, binary: binary.to_owned(), env, data_dir };
         let http = reqwest::Client::new();
-        for _ in 0..300 {
+        // Two minutes: under valgrind, starting up (migrations, pools) takes tens of seconds.
+        for _ in 0..1200 {
             if http.get(format!("{}/ready", server.base)).send().await.is_ok_and(|r| r.status().is_success()) {
                 return Ok(server);
             }

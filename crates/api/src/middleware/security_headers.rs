@@ -14,21 +14,29 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
     img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; object-src 'none'; \
     base-uri 'none'; form-action 'self'; frame-ancestors 'none'; report-to csp-endpoint";
 
-const HEADERS: [(HeaderName, &str); 10] = [
+// Values built at compile time: `HeaderValue::from_static` checks every byte, and called per
+// response it was the middleware's largest cost (the CSP alone is ~300 bytes; bench/RESULTS.md).
+const HEADERS: [(HeaderName, HeaderValue); 10] = [
     // API answers hold personal data: no shared cache may keep them. Static assets set
     // their own Cache-Control, which is left alone (as every header a handler set).
-    (header::CACHE_CONTROL, "no-store"),
+    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
     // Where browsers send CSP violation reports (Reporting API; see routes::csp_reports).
-    (HeaderName::from_static("reporting-endpoints"), "csp-endpoint=\"/v1/security/csp-reports\""),
-    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-    (header::X_FRAME_OPTIONS, "DENY"),
-    (header::REFERRER_POLICY, "no-referrer"),
+    (
+        HeaderName::from_static("reporting-endpoints"),
+        HeaderValue::from_static("csp-endpoint=\"/v1/security/csp-reports\""),
+    ),
+    (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+    (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+    (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
     // Browsers ignore it over plain HTTP; behind the TLS load balancer it pins HTTPS.
-    (header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains"),
-    (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
-    (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
-    (HeaderName::from_static("cross-origin-resource-policy"), "same-origin"),
-    (HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), payment=()"),
+    (header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains")),
+    (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY)),
+    (HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin")),
+    (HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("same-origin")),
+    (
+        HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
+    ),
 ];
 
 /// Adds each header the response does not already carry.
@@ -37,7 +45,7 @@ pub async fn layer(request: Request, next: Next) -> Response {
     let headers = response.headers_mut();
     for (name, value) in HEADERS {
         if !headers.contains_key(&name) {
-            headers.insert(name, HeaderValue::from_static(value));
+            headers.insert(name, value);
         }
     }
     response

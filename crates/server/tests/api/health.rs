@@ -37,12 +37,20 @@ async fn ready_names_every_dependency(app: TestApp) {
 
 async fn metrics_are_served_on_the_admin_listener_only(app: TestApp) {
     app.get("/health").await;
+    // Labelled by route template, not by path (ids would explode the series), and unmatched
+    // paths all in one series: the middleware runs outside the router (app.rs).
+    let id = "txn_0000000000000000000000000000000";
+    assert_eq!(app.get(&format!("/v1/transfers/{id}")).await.status(), 401);
+    assert_eq!(app.get("/v1/no-such-route").await.status(), 404);
     let public = app.get("/metrics").await;
     assert_eq!(public.status(), 404, "metrics must not be public");
     let r = app.client.get(format!("{}/metrics", app.admin)).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let text = r.text().await.unwrap();
     assert!(text.contains("http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"}"), "{text}");
+    assert!(text.contains("http_requests_total{method=\"GET\",route=\"/v1/transfers/{id}\",status=\"401\"}"), "{text}");
+    assert!(text.contains("http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"}"), "{text}");
+    assert!(!text.contains(id), "{text}");
     assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
     assert!(text.contains("db_pool_connections_max{pool=\"primary\""), "{text}");
 }
