@@ -72,15 +72,7 @@ async fn main() -> anyhow::Result<()> {
     let db = pgbench::create_database(&args.postgres, "pb_bench").await?;
     let tpcb_db = pgbench::create_database(&args.postgres, "pb_bench_tpcb").await?;
     let result = async {
-        let srv = server::Server::start_production(
-            &args.binary,
-            &db.url,
-            &args.redis,
-            &sink.url,
-            &args.server_env,
-            &server::Launcher::default(),
-        )
-        .await?;
+        let srv = production(&args, &db.url, &sink, &server::Launcher::default()).await?;
         println!("server RSS at start: {:.0} MiB", server::rss_mb(srv.pid()));
         let world = setup::World::build(&srv, &sink, args.customers, args.accounts).await?;
         println!(
@@ -129,6 +121,16 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// The server under test in production mode on `database`, run under `launcher`.
+async fn production(
+    args: &Args,
+    database: &str,
+    sink: &mail_sink::Sink,
+    launcher: &server::Launcher,
+) -> anyhow::Result<server::Server> {
+    server::Server::start_production(&args.binary, database, &args.redis, &sink.url, &args.server_env, launcher).await
+}
+
 /// `--instructions`: the server under callgrind (instructions.rs).
 async fn count_instructions(args: &Args, sink: &mail_sink::Sink) -> anyhow::Result<()> {
     let dir = args
@@ -139,15 +141,7 @@ async fn count_instructions(args: &Args, sink: &mail_sink::Sink) -> anyhow::Resu
     let db = pgbench::create_database(&args.postgres, "pb_bench").await?;
     let result = async {
         let launcher = instructions::launcher(&dir);
-        let srv = server::Server::start_production(
-            &args.binary,
-            &db.url,
-            &args.redis,
-            &sink.url,
-            &args.server_env,
-            &launcher,
-        )
-        .await?;
+        let srv = production(args, &db.url, sink, &launcher).await?;
         let duration = Duration::from_secs(args.duration);
         let counts =
             instructions::run(&srv, sink, &dir, args.customers, args.accounts, args.connections, duration).await?;
