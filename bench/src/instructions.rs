@@ -40,8 +40,11 @@ pub fn launcher(dir: &Path) -> Launcher {
     ])
 }
 
+/// `callgrind_control`, given a minute: valgrind takes the command only when the server next
+/// runs (its timers wake it several times a second), and a vgdb that never hears back would
+/// otherwise wait forever.
 fn control(pid: u32, arg: &str) -> anyhow::Result<()> {
-    let out = Command::new("callgrind_control").args([arg, &pid.to_string()]).output()?;
+    let out = Command::new("timeout").args(["60", "callgrind_control", arg, &pid.to_string()]).output()?;
     anyhow::ensure!(out.status.success(), "callgrind_control {arg}: {}", String::from_utf8_lossy(&out.stderr));
     Ok(())
 }
