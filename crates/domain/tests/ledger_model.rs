@@ -10,8 +10,8 @@ use pb_domain::ledger::asset::AssetCode;
 use pb_domain::ledger::engine::{Accounts, Pendings, execute};
 use pb_domain::ledger::hash::{GENESIS, chain};
 use pb_domain::ledger::store::ChainedTransfer;
-use pb_domain::ledger::transfer::{TransferError, TransferFlags, TransferId, TransferRequest};
-use pb_domain::ledger::verify::verify;
+use pb_domain::ledger::transfer::{Transfer, TransferError, TransferFlags, TransferId, TransferRequest};
+use pb_domain::ledger::verify::{MAX_CLOCK_SKEW_MS, verify};
 use proptest::prelude::*;
 use reference::Reference;
 use std::collections::BTreeMap;
@@ -71,6 +71,7 @@ fn accounts(ids: &[AccountId]) -> Accounts {
                 flags,
                 balances: Balances::default(),
                 created_at: 0,
+                last_seq: None,
             };
             (*id, a)
         })
@@ -184,14 +185,9 @@ proptest! {
         }
 
         // The journal recomputes to the same counters, and its hash chain holds.
-        let mut prev = GENESIS;
-        let chained: Vec<ChainedTransfer> = journal.iter().enumerate().map(|(i, t)| {
-            let hash = chain(&prev, t);
-            let row = ChainedTransfer { seq: i as i64 + 1, transfer: t.clone(), prev_hash: prev.to_vec(), hash: hash.to_vec() };
-            prev = hash;
-            row
-        }).collect();
-        let final_accounts: Vec<Account> = state.values().cloned().collect();
+        let (chained, last) = chain_rows(&journal);
+        let final_accounts: Vec<Account> =
+            state.values().map(|a| Account { last_seq: last.get(&a.id).copied(), ..a.clone() }).collect();
         let report = verify(&final_accounts, &chained);
         prop_assert!(report.ok(), "{:?}", report.problems);
 
@@ -201,7 +197,46 @@ proptest! {
         let mut dropped = chained.clone();
         dropped.remove(chained.len() / 2);
         prop_assert!(!verify(&final_accounts, &dropped).ok(), "a deleted row is detected");
+        let mut unlinked = chained.clone();
+        let last_row = unlinked.len() - 1;
+        unlinked[last_row].debit_prev = Some(0);
+        prop_assert!(!verify(&final_accounts, &unlinked).ok(), "a broken history link is detected");
+        let mut moved = final_accounts.clone();
+        moved[0].last_seq = Some(i64::MAX);
+        prop_assert!(!verify(&moved, &chained).ok(), "an account's wrong history start is detected");
+        if journal.len() >= 2 {
+            let mut late = journal.clone();
+            let n = late.len() - 1;
+            late[n].created_at = late[0].created_at - MAX_CLOCK_SKEW_MS - 1;
+            let report = verify(&final_accounts, &chain_rows(&late).0);
+            prop_assert!(report.problems.iter().any(|p| p.contains("clocks disagree")), "{:?}", report.problems);
+        }
     }
+}
+
+/// The journal's rows as a store would hold them: hash-chained, each linked back along its
+/// two accounts' histories; and each account's last row.
+fn chain_rows(journal: &[Transfer]) -> (Vec<ChainedTransfer>, std::collections::HashMap<AccountId, i64>) {
+    let mut prev = GENESIS;
+    let mut last = std::collections::HashMap::new();
+    let rows = journal
+        .iter()
+        .zip(1i64..)
+        .map(|(t, seq)| {
+            let hash = chain(&prev, t);
+            let row = ChainedTransfer {
+                seq,
+                transfer: t.clone(),
+                prev_hash: prev.to_vec(),
+                hash: hash.to_vec(),
+                debit_prev: last.insert(t.debit_account_id, seq),
+                credit_prev: last.insert(t.credit_account_id, seq),
+            };
+            prev = hash;
+            row
+        })
+        .collect();
+    (rows, last)
 }
 
 #[test]

@@ -37,6 +37,7 @@ impl LedgerService {
             flags: AccountFlags { debits_must_not_exceed_credits: true, ..AccountFlags::default() },
             balances: Balances::default(),
             created_at: self.now_ms(),
+            last_seq: None,
         };
         // Keyed, so two watchers racing here open one account.
         let key = Idempotency {

@@ -239,6 +239,7 @@ impl LedgerService {
             flags: AccountFlags { debits_must_not_exceed_credits: true, ..AccountFlags::default() },
             balances: Balances::default(),
             created_at: self.clock.now_ms(),
+            last_seq: None,
         };
         match self.store.create_account(account, Some(idem)).await? {
             Created::New(a) => Ok((a, false)),

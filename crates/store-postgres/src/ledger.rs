@@ -21,9 +21,9 @@ use sqlx::{Postgres, Row, Transaction};
 use std::sync::Arc;
 
 const ACCOUNT_COLUMNS: &str = "id, asset, owner_id, code, name, parent_id, flags, debits_pending::text AS dp, \
-    debits_posted::text AS dq, credits_pending::text AS cp, credits_posted::text AS cq, created_at";
+    debits_posted::text AS dq, credits_pending::text AS cp, credits_posted::text AS cq, created_at, last_seq";
 const TRANSFER_COLUMNS: &str = "seq, id, debit_account_id, credit_account_id, amount::text AS amount, asset, code, flags, \
-    pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after, created_at, prev_hash, hash";
+    pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after, created_at, prev_hash, hash, debit_prev, credit_prev";
 
 fn corrupt(what: &str) -> sqlx::Error {
     sqlx::Error::Protocol(format!("unreadable {what}"))
@@ -56,6 +56,7 @@ pub(crate) fn account(r: &PgRow) -> Result<Account, sqlx::Error> {
             credits_posted: u128_col(r, "cq")?,
         },
         created_at: r.try_get("created_at")?,
+        last_seq: r.try_get("last_seq")?,
     })
 }
 
@@ -81,6 +82,8 @@ pub(crate) fn chained(r: &PgRow) -> Result<ChainedTransfer, sqlx::Error> {
         },
         prev_hash: r.try_get("prev_hash")?,
         hash: r.try_get("hash")?,
+        debit_prev: r.try_get("debit_prev")?,
+        credit_prev: r.try_get("credit_prev")?,
     })
 }
 
@@ -89,10 +92,10 @@ pub(crate) fn chained(r: &PgRow) -> Result<ChainedTransfer, sqlx::Error> {
 const CLOSING: &str = "WITH
              counters AS (
                  UPDATE ledger_accounts AS t SET debits_pending = v.dp, debits_posted = v.dq,
-                     credits_pending = v.cp, credits_posted = v.cq
+                     credits_pending = v.cp, credits_posted = v.cq, last_seq = v.ls
                  FROM UNNEST($1::uuid[], $2::numeric[], $3::numeric[], $4::numeric[], $5::numeric[],
-                     $30::bigint[], $31::numeric[], $32::numeric[], $33::numeric[], $34::numeric[])
-                     AS v(id, dp, dq, cp, cq, f0, dp0, dq0, cp0, cq0)
+                     $30::bigint[], $31::numeric[], $32::numeric[], $33::numeric[], $34::numeric[], $40::bigint[])
+                     AS v(id, dp, dq, cp, cq, f0, dp0, dq0, cp0, cq0, ls)
                  WHERE t.id = v.id AND t.flags = v.f0 AND t.debits_pending = v.dp0
                      AND t.debits_posted = v.dq0 AND t.credits_pending = v.cp0
                      AND t.credits_posted = v.cq0
@@ -107,16 +110,36 @@ const CLOSING: &str = "WITH
              journal AS (
                  INSERT INTO ledger_transfers (seq, id, debit_account_id, credit_account_id, amount, asset, code, flags,
                      pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after,
-                     created_at, prev_hash, hash)
-                 SELECT seq, id, d, c, a, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h
+                     created_at, prev_hash, hash, debit_prev, credit_prev)
+                 SELECT seq, id, d, c, a, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h, dp, cp
                  FROM UNNEST($9::bigint[], $10::uuid[], $11::uuid[], $12::uuid[], $13::numeric[], $14::text[], $15::text[],
                      $16::bigint[], $17::uuid[], $18::bigint[], $19::text[], $20::text[], $21::text[], $22::text[],
-                     $23::bigint[], $24::bytea[], $25::bytea[])
-                 AS x(seq, id, d, c, a, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h)),
+                     $23::bigint[], $24::bytea[], $25::bytea[], $41::bigint[], $42::bigint[])
+                 AS x(seq, id, d, c, a, asset, code, flags, p, e, descr, meta, dba, cba, created, prev, h, dp, cp)),
              moved AS (UPDATE ledger_head SET seq = $26, hash = $27 WHERE id = 1 AND $26 IS NOT NULL)
              SELECT ledger_expect((SELECT count(*) FROM counters) = cardinality($1::uuid[])
                  AND (SELECT count(*) FROM still) = cardinality($35::uuid[])
                  AND EXISTS (SELECT 1 FROM ledger_head WHERE id = 1 AND seq = $37 AND hash = $38))";
+
+/// The link back from a journal row `t` along the chain of account `$1`.
+const PREV: &str = "CASE WHEN t.debit_account_id = $1 THEN t.debit_prev ELSE t.credit_prev END";
+
+/// Account `$1`'s history, newest first, along its chain (migration 0014): each row's seq,
+/// link back, time, and whether it posted on the account's side. Completed by the caller's
+/// condition for going on past a row, and `)`.
+const WALK: &str = "walk (wseq, wprev, wat, posted) AS (
+        SELECT t.seq, CASE WHEN t.debit_account_id = $1 THEN t.debit_prev ELSE t.credit_prev END, t.created_at,
+            CASE WHEN t.debit_account_id = $1 THEN t.debit_balance_after ELSE t.credit_balance_after END IS NOT NULL
+        FROM ledger_transfers t WHERE t.seq = (SELECT last_seq FROM ledger_accounts WHERE id = $1)
+        UNION ALL
+        SELECT t.seq, CASE WHEN t.debit_account_id = $1 THEN t.debit_prev ELSE t.credit_prev END, t.created_at,
+            CASE WHEN t.debit_account_id = $1 THEN t.debit_balance_after ELSE t.credit_balance_after END IS NOT NULL
+        FROM walk JOIN ledger_transfers t ON t.seq = walk.wprev";
+
+/// A statement reads back along the chain this much past its start, so that a row whose
+/// batch's clock ran behind an earlier row's is still found (`ledger verify` reports rows
+/// further out of time order).
+const CLOCK_SKEW_MS: i64 = pb_domain::ledger::verify::MAX_CLOCK_SKEW_MS;
 
 fn sql(s: String) -> sqlx::AssertSqlSafe<String> {
     // Only the constant column lists above are formatted in; values are always bound.
@@ -379,12 +402,12 @@ impl LedgerTx for PgLedgerTx {
                  NULL::text AS key_outcome, NULL::bigint AS head_seq, NULL::bytea AS head_hash, locked.* FROM locked
              UNION ALL
              SELECT 'k', t.owner_id, t.key, t.fingerprint, t.outcome, NULL, NULL,
-                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
              FROM UNNEST($1::text[], $2::text[], $4::bytea[]) AS c(o, k, d)
                  JOIN idempotency_keys AS t ON t.digest = c.d AND t.owner_id = c.o AND t.key = c.k
              UNION ALL
              SELECT 'h', NULL, NULL, NULL, NULL, seq, hash,
-                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+                 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
              FROM ledger_head WHERE id = 1"
         )))
         .bind(&owners)
@@ -541,7 +564,10 @@ impl LedgerTx for PgLedgerTx {
             .bind(unchanged.iter().map(|x| x.flags.bits()).collect::<Vec<i64>>())
             .bind(start.0)
             .bind(start.1.as_slice())
-            .bind(outcomes.iter().map(|(k, _)| digest(&k.owner, &k.key)).collect::<Vec<Vec<u8>>>());
+            .bind(outcomes.iter().map(|(k, _)| digest(&k.owner, &k.key)).collect::<Vec<Vec<u8>>>())
+            .bind(accounts.iter().map(|x| x.last_seq).collect::<Vec<Option<i64>>>())
+            .bind(journal.iter().map(|c| c.debit_prev).collect::<Vec<Option<i64>>>())
+            .bind(journal.iter().map(|c| c.credit_prev).collect::<Vec<Option<i64>>>());
         self.written = Some((end, accounts));
         // Decided: the next batch may be decided from the view as this one leaves it, and sent
         // while this one is in PostgreSQL, taking the head after this one (`take_head`). Its
@@ -683,6 +709,7 @@ impl LedgerStore for PgStore {
             flags: AccountFlags::default(),
             balances: Balances::default(),
             created_at: now_ms,
+            last_seq: None,
         };
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         // Two instances racing here: the partial unique index lets one win; both then read it.
@@ -834,15 +861,25 @@ impl LedgerStore for PgStore {
         starting_after: Option<TransferId>,
         limit: u32,
     ) -> Result<Vec<Transfer>, StoreError> {
+        // Along the account's chain (history_walk), from its last row, or from the row before
+        // the cursor when the cursor names this account; a cursor naming another account's
+        // transfer pages by its seq, walking past the rows at or after it.
         let rows = sqlx::query(sql(format!(
-            "WITH cursor AS (SELECT seq FROM ledger_transfers WHERE id = $2)
-             SELECT {TRANSFER_COLUMNS} FROM (
-                 (SELECT * FROM ledger_transfers WHERE debit_account_id = $1
-                    AND ($2::uuid IS NULL OR seq < (SELECT seq FROM cursor)) ORDER BY seq DESC LIMIT $3)
+            "WITH RECURSIVE cursor AS (SELECT seq AS cseq, {PREV} AS cprev, $1 IN (debit_account_id, credit_account_id) AS ours
+                 FROM ledger_transfers t WHERE id = $2),
+             walk (wseq, wprev, shown) AS (
+                 SELECT t.seq, {PREV}, (t.seq < coalesce((SELECT cseq FROM cursor), t.seq + 1))::int
+                 FROM ledger_transfers t
+                 WHERE t.seq = CASE WHEN $2::uuid IS NULL THEN (SELECT last_seq FROM ledger_accounts WHERE id = $1)
+                     ELSE (SELECT CASE WHEN ours THEN cprev
+                               ELSE (SELECT last_seq FROM ledger_accounts WHERE id = $1) END FROM cursor) END
                  UNION ALL
-                 (SELECT * FROM ledger_transfers WHERE credit_account_id = $1
-                    AND ($2::uuid IS NULL OR seq < (SELECT seq FROM cursor)) ORDER BY seq DESC LIMIT $3)
-             ) AS t ORDER BY seq DESC LIMIT $3"
+                 SELECT t.seq, {PREV}, walk.shown + (t.seq < coalesce((SELECT cseq FROM cursor), t.seq + 1))::int
+                 FROM walk JOIN ledger_transfers t ON t.seq = walk.wprev
+                 WHERE walk.shown < $3)
+             SELECT {TRANSFER_COLUMNS} FROM walk JOIN ledger_transfers ON seq = wseq
+             WHERE $2::uuid IS NULL OR seq < (SELECT cseq FROM cursor)
+             ORDER BY seq DESC LIMIT $3"
         )))
         .bind(id.0)
         .bind(starting_after.map(|t| t.0))
@@ -860,15 +897,13 @@ impl LedgerStore for PgStore {
         to_ms: i64,
         limit: u32,
     ) -> Result<Vec<Transfer>, StoreError> {
-        // Two index scans (debit side, credit side) merged, as for the history.
+        // Back along the chain until a row older than `from_ms` by more than instances' clocks
+        // may disagree (a row's time is its batch's clock; seq order is commit order).
         let rows = sqlx::query(sql(format!(
-            "SELECT {TRANSFER_COLUMNS} FROM (
-                 (SELECT * FROM ledger_transfers WHERE debit_account_id = $1 AND debit_balance_after IS NOT NULL
-                    AND created_at >= $2 AND created_at < $3 ORDER BY seq LIMIT $4)
-                 UNION ALL
-                 (SELECT * FROM ledger_transfers WHERE credit_account_id = $1 AND credit_balance_after IS NOT NULL
-                    AND created_at >= $2 AND created_at < $3 ORDER BY seq LIMIT $4)
-             ) AS t ORDER BY seq LIMIT $4"
+            "WITH RECURSIVE {WALK} WHERE walk.wat >= $2 - {CLOCK_SKEW_MS})
+             SELECT {TRANSFER_COLUMNS} FROM walk JOIN ledger_transfers ON seq = wseq
+             WHERE posted AND wat >= $2 AND wat < $3
+             ORDER BY seq LIMIT $4"
         )))
         .bind(id.0)
         .bind(from_ms)
@@ -881,14 +916,11 @@ impl LedgerStore for PgStore {
     }
 
     async fn last_posted_before(&self, id: AccountId, before_ms: i64) -> Result<Option<Transfer>, StoreError> {
+        // The first row back along the chain that is posted and older than `before_ms`.
         let row = sqlx::query(sql(format!(
-            "SELECT {TRANSFER_COLUMNS} FROM (
-                 (SELECT * FROM ledger_transfers WHERE debit_account_id = $1 AND debit_balance_after IS NOT NULL
-                    AND created_at < $2 ORDER BY seq DESC LIMIT 1)
-                 UNION ALL
-                 (SELECT * FROM ledger_transfers WHERE credit_account_id = $1 AND credit_balance_after IS NOT NULL
-                    AND created_at < $2 ORDER BY seq DESC LIMIT 1)
-             ) AS t ORDER BY seq DESC LIMIT 1"
+            "WITH RECURSIVE {WALK} WHERE NOT (walk.posted AND walk.wat < $2))
+             SELECT {TRANSFER_COLUMNS} FROM walk JOIN ledger_transfers ON seq = wseq
+             WHERE posted AND wat < $2"
         )))
         .bind(id.0)
         .bind(before_ms)

@@ -246,6 +246,7 @@ mod tests {
             flags: AccountFlags::default(),
             balances: Balances::default(),
             created_at: 0,
+            last_seq: None,
         }
     }
 

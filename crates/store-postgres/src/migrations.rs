@@ -19,11 +19,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "ledger_take_head", include_str!("../migrations/0011_ledger_take_head.sql")),
     (12, "idempotency digest", include_str!("../migrations/0012_idempotency_digest.sql")),
     (13, "idempotency retention", include_str!("../migrations/0013_idempotency_retention.sql")),
+    (14, "history links", include_str!("../migrations/0014_history_links.sql")),
 ];
 
 pub(crate) fn migrator() -> Migrator {
+    migrator_of(MIGRATIONS)
+}
+
+fn migrator_of(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(
-        MIGRATIONS
+        migrations
             .iter()
             .map(|(v, d, sql)| Migration::new(*v, (*d).into(), MigrationType::Simple, sql.into_sql_str(), false))
             .collect(),
@@ -35,7 +40,64 @@ pub(crate) fn known_versions() -> Vec<i64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
+    /// Migration 14 links the rows written before it: each account's history chain and last
+    /// row, from a journal of three transfers among three accounts.
+    #[tokio::test]
+    async fn history_links_are_filled_in_for_rows_written_before() {
+        let url = pb_testkit::postgres::fresh_database().await;
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let before = super::MIGRATIONS.iter().position(|(v, _, _)| *v == 14).unwrap();
+        super::migrator_of(&super::MIGRATIONS[..before]).run(&pool).await.unwrap();
+        let ids = [uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7()];
+        for id in ids {
+            sqlx::query(
+                "INSERT INTO ledger_accounts (id, asset, owner_id, code, name, flags, created_at)
+                 VALUES ($1, 'USD', 'usr_x', 'customer', 'x', 0, 1)",
+            )
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        for (seq, (d, c)) in [(0, 1), (1, 2), (0, 2)].into_iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO ledger_transfers (seq, id, debit_account_id, credit_account_id, amount, asset, code, flags,
+                     metadata, created_at, prev_hash, hash)
+                 VALUES ($1, $2, $3, $4, 1, 'USD', 'p2p', 0, '{}', 1, '\\x00', '\\x00')",
+            )
+            .bind(i64::try_from(seq).unwrap() + 1)
+            .bind(uuid::Uuid::now_v7())
+            .bind(ids[d])
+            .bind(ids[c])
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        super::migrator().run(&pool).await.unwrap();
+        let links: Vec<(Option<i64>, Option<i64>)> =
+            sqlx::query_as("SELECT debit_prev, credit_prev FROM ledger_transfers ORDER BY seq")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(links, [(None, None), (Some(1), None), (Some(1), Some(2))]);
+        let mut last = Vec::new();
+        for id in ids {
+            let (seq,): (Option<i64>,) = sqlx::query_as("SELECT last_seq FROM ledger_accounts WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            last.push(seq);
+        }
+        assert_eq!(last, [Some(3), Some(2), Some(3)]);
+        let changed = sqlx::query("UPDATE ledger_transfers SET debit_prev = NULL WHERE seq = 3").execute(&pool).await;
+        assert!(changed.is_err(), "the journal is append-only again");
+        pool.close().await;
+        pb_testkit::postgres::drop_database(&url).await;
+    }
+
     #[test]
     fn every_migration_file_is_embedded() {
         let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"));

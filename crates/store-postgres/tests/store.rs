@@ -95,6 +95,11 @@ mod ledger {
     }
 
     #[tokio::test]
+    async fn history_pages_along_both_sides() {
+        contract::history_pages_along_both_sides(&migrated().await).await;
+    }
+
+    #[tokio::test]
     async fn amounts_beyond_64_bits_are_exact() {
         contract::amounts_beyond_64_bits_are_exact(&migrated().await).await;
     }

@@ -15,9 +15,10 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
 const ACCOUNT_COLUMNS: &str = "id, asset, owner_id, code, name, parent_id, flags, debits_pending AS dp, \
-    debits_posted AS dq, credits_pending AS cp, credits_posted AS cq, created_at";
+    debits_posted AS dq, credits_pending AS cp, credits_posted AS cq, created_at, last_seq";
 const TRANSFER_COLUMNS: &str = "seq, id, debit_account_id, credit_account_id, amount, asset, code, flags, \
-    pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after, created_at, prev_hash, hash";
+    pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after, created_at, prev_hash, hash, \
+    debit_prev, credit_prev";
 
 fn corrupt(what: &str) -> sqlx::Error {
     sqlx::Error::Protocol(format!("unreadable {what}"))
@@ -50,6 +51,7 @@ fn account(r: &SqliteRow) -> Result<Account, sqlx::Error> {
             credits_posted: parse(r, "cq")?,
         },
         created_at: r.try_get("created_at")?,
+        last_seq: r.try_get("last_seq")?,
     })
 }
 
@@ -75,6 +77,8 @@ fn chained(r: &SqliteRow) -> Result<ChainedTransfer, sqlx::Error> {
         },
         prev_hash: r.try_get("prev_hash")?,
         hash: r.try_get("hash")?,
+        debit_prev: r.try_get("debit_prev")?,
+        credit_prev: r.try_get("credit_prev")?,
     })
 }
 
@@ -150,13 +154,15 @@ impl SqliteLedgerTx {
         for a in accounts {
             let b = a.balances;
             sqlx::query(
-                "UPDATE ledger_accounts SET debits_pending = $2, debits_posted = $3, credits_pending = $4, credits_posted = $5 WHERE id = $1",
+                "UPDATE ledger_accounts SET debits_pending = $2, debits_posted = $3, credits_pending = $4, credits_posted = $5,
+                     last_seq = $6 WHERE id = $1",
             )
             .bind(a.id.0.to_string())
             .bind(b.debits_pending.to_string())
             .bind(b.debits_posted.to_string())
             .bind(b.credits_pending.to_string())
             .bind(b.credits_posted.to_string())
+            .bind(a.last_seq)
             .execute(&mut *self.tx)
             .await
             .map_err(store_error)?;
@@ -229,8 +235,8 @@ impl LedgerTx for SqliteLedgerTx {
             sqlx::query(
                 "INSERT INTO ledger_transfers (seq, id, debit_account_id, credit_account_id, amount, asset, code, flags,
                      pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after, created_at,
-                     prev_hash, hash)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                     prev_hash, hash, debit_prev, credit_prev)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
             )
             .bind(c.seq)
             .bind(t.id.0.to_string())
@@ -249,6 +255,8 @@ impl LedgerTx for SqliteLedgerTx {
             .bind(t.created_at)
             .bind(&c.prev_hash)
             .bind(&c.hash)
+            .bind(c.debit_prev)
+            .bind(c.credit_prev)
             .execute(&mut *self.tx)
             .await
             .map_err(store_error)?;

@@ -61,6 +61,12 @@ mod ledger {
     }
 
     #[tokio::test]
+    async fn history_pages_along_both_sides() {
+        let (s, _d) = migrated().await;
+        contract::history_pages_along_both_sides(&s).await;
+    }
+
+    #[tokio::test]
     async fn amounts_beyond_64_bits_are_exact() {
         let (s, _d) = migrated().await;
         contract::amounts_beyond_64_bits_are_exact(&s).await;

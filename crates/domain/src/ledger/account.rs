@@ -97,6 +97,10 @@ pub struct Account {
     pub flags: AccountFlags,
     pub balances: Balances,
     pub created_at: i64,
+    /// The seq of the last journal row naming this account (None before its first): where its
+    /// history chain starts (`ChainedTransfer::debit_prev`). Not part of what the API shows.
+    #[serde(skip)]
+    pub last_seq: Option<i64>,
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use super::stored_outcome::{self, StoredResults};
 use super::transfer::{Transfer, TransferId};
 use crate::store::StoreError;
 use async_trait::async_trait;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The steps of a batch inside one database transaction. Steps that always follow each other
 /// are one method, so a store can make each one round trip (PostgreSQL: one statement, sent
@@ -197,19 +197,35 @@ pub async fn execute_batch(
             _ => CommandOutcome::KeyReused,
         });
     }
-    let changed: Vec<Account> =
-        accounts.into_values().filter(|a| before.get(&a.id).is_some_and(|b| *b != a.balances)).collect();
-
     // 4. Chain the journal under the head, held since step 2 until the commit: batches (of
-    // every instance) append one after another, so seq order is commit order.
+    // every instance) append one after another, so seq order is commit order. Each row also
+    // links back to the rows before it naming its accounts (each account's history chain).
     let (mut seq, mut hash) = head;
     let mut journal: Vec<ChainedTransfer> = Vec::with_capacity(decided.len());
+    let mut relinked: HashSet<AccountId> = HashSet::new();
     for t in decided {
         seq += 1;
         let next = chain(&hash, &t);
-        journal.push(ChainedTransfer { seq, transfer: t, prev_hash: hash.to_vec(), hash: next.to_vec() });
+        let mut link = |id: AccountId| {
+            relinked.insert(id);
+            accounts.get_mut(&id).and_then(|a| a.last_seq.replace(seq))
+        };
+        let (debit_prev, credit_prev) = (link(t.debit_account_id), link(t.credit_account_id));
+        journal.push(ChainedTransfer {
+            seq,
+            transfer: t,
+            prev_hash: hash.to_vec(),
+            hash: next.to_vec(),
+            debit_prev,
+            credit_prev,
+        });
         hash = next;
     }
+    // Every account a row names is written (its counters moved, or at least its chain did).
+    let changed: Vec<Account> = accounts
+        .into_values()
+        .filter(|a| relinked.contains(&a.id) || before.get(&a.id).is_some_and(|b| *b != a.balances))
+        .collect();
     if !(changed.is_empty() && stored_outcomes.is_empty() && journal.is_empty()) {
         tx.write(changed, &stored_outcomes, &journal).await?;
     }

@@ -62,6 +62,11 @@ pub struct ChainedTransfer {
     pub transfer: Transfer,
     pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
+    /// The seq of the journal's previous row naming the debit (credit) account, None for its
+    /// first: each account's history is a chain back from `Account::last_seq`, so a store can
+    /// read it at commit without an index per side (ledger.md, "History").
+    pub debit_prev: Option<i64>,
+    pub credit_prev: Option<i64>,
 }
 
 #[async_trait]

@@ -20,6 +20,13 @@ impl VerifyReport {
     }
 }
 
+/// How far back in time a journal row may be from a row before it, in milliseconds. A row's
+/// time is its batch's clock, so rows of different instances interleave by as much as their
+/// clocks disagree (NTP keeps them within milliseconds). A store may rely on it: PostgreSQL
+/// reads a statement back along an account's history only this much past its start
+/// (crates/store-postgres/src/ledger.rs). `verify` reports a row beyond it.
+pub const MAX_CLOCK_SKEW_MS: i64 = 60_000;
+
 pub fn verify(accounts: &[Account], transfers: &[ChainedTransfer]) -> VerifyReport {
     let mut problems = Vec::new();
     let mut computed: HashMap<AccountId, Balances> = accounts.iter().map(|a| (a.id, Balances::default())).collect();
@@ -27,6 +34,8 @@ pub fn verify(accounts: &[Account], transfers: &[ChainedTransfer]) -> VerifyRepo
     let mut resolved: HashSet<TransferId> = HashSet::new();
     let mut prev = GENESIS;
     let mut expected_seq = 1;
+    let mut last_seq: HashMap<AccountId, i64> = HashMap::new();
+    let mut latest = i64::MIN;
     for row in transfers {
         let t = &row.transfer;
         if row.seq != expected_seq {
@@ -49,6 +58,28 @@ pub fn verify(accounts: &[Account], transfers: &[ChainedTransfer]) -> VerifyRepo
             problems.push(format!("transfer {} (seq {}): hash mismatch: the row was changed", t.id.to_api(), row.seq));
         }
         prev = row.hash.as_slice().try_into().unwrap_or(recomputed);
+        if t.created_at < latest.saturating_sub(MAX_CLOCK_SKEW_MS) {
+            problems.push(format!(
+                "transfer {} (seq {}): its time is {} ms before an earlier row's (instances' clocks disagree)",
+                t.id.to_api(),
+                row.seq,
+                latest - t.created_at
+            ));
+        }
+        latest = latest.max(t.created_at);
+        // Each account's history chain: a row links to the row before it naming the account.
+        for (side, id, link) in
+            [("debit", t.debit_account_id, row.debit_prev), ("credit", t.credit_account_id, row.credit_prev)]
+        {
+            let before = last_seq.insert(id, row.seq);
+            if link != before {
+                problems.push(format!(
+                    "transfer {} (seq {}): its {side} account's history link is {link:?}, the account's previous row is {before:?}",
+                    t.id.to_api(),
+                    row.seq
+                ));
+            }
+        }
 
         let (debit, credit, amount) = match t.pending_id {
             Some(pid) => {
@@ -111,6 +142,14 @@ pub fn verify(accounts: &[Account], transfers: &[ChainedTransfer]) -> VerifyRepo
                 a.id.to_api(),
                 a.balances,
                 expected
+            ));
+        }
+        let last = last_seq.get(&a.id).copied();
+        if a.last_seq != last {
+            problems.push(format!(
+                "account {}: its history starts at seq {:?}, its last transfer is {last:?}",
+                a.id.to_api(),
+                a.last_seq
             ));
         }
         if a.flags.debits_must_not_exceed_credits

@@ -20,6 +20,7 @@ pub fn customer(owner: &str, asset: &str) -> Account {
         flags: AccountFlags { debits_must_not_exceed_credits: true, ..AccountFlags::default() },
         balances: Balances::default(),
         created_at: 1,
+        last_seq: None,
     }
 }
 
@@ -142,6 +143,57 @@ pub async fn amounts_beyond_64_bits_are_exact(store: &dyn LedgerStore) {
     assert_eq!(run(store, one(transfer(a.id, b.id, total))).await, Err(TransferError::InsufficientFunds));
     let history = store.account_transfers(a.id, None, 10).await.unwrap();
     assert_eq!(history.iter().skip(1).rev().map(|t| t.amount).collect::<Vec<_>>(), amounts);
+    let (accounts, journal) = store.verification_data().await.unwrap();
+    let report = verify(&accounts, &journal);
+    assert!(report.ok(), "{:?}", report.problems);
+}
+
+/// An account's history, read along both of its sides among other accounts' rows: whole,
+/// page by page, and from a cursor naming another account's transfer (the rows before it).
+pub async fn history_pages_along_both_sides(store: &dyn LedgerStore) {
+    let usd = AssetCode::parse("USD").unwrap();
+    let world = store.system_account("sandbox_world", &usd, 1).await.unwrap();
+    let a = new_account(store, customer("usr_a", "USD")).await;
+    let b = new_account(store, customer("usr_b", "USD")).await;
+    let c = new_account(store, customer("usr_c", "USD")).await;
+    let mut ours = vec![run(store, one(transfer(world.id, a.id, 1_000))).await.unwrap().id];
+    run(store, one(transfer(world.id, b.id, 1_000))).await.unwrap();
+    let mut foreign = None;
+    for i in 0..7u128 {
+        ours.push(run(store, one(transfer(a.id, b.id, 10 + i))).await.unwrap().id);
+        let other = run(store, one(transfer(b.id, c.id, 1))).await.unwrap().id;
+        if i == 3 {
+            foreign = Some((other, ours.len()));
+        }
+        ours.push(run(store, one(transfer(b.id, a.id, 5))).await.unwrap().id);
+    }
+    // One command of two transfers naming `a`: two rows of one batch, chained in order.
+    let both = Command { idempotency: None, requests: vec![transfer(a.id, c.id, 1), transfer(c.id, a.id, 1)] };
+    let CommandOutcome::Executed(rows) = store.execute(&[both], 1_000).await.unwrap().remove(0) else { panic!() };
+    ours.extend(rows.into_iter().map(|r| r.unwrap().id));
+    let newest_first: Vec<TransferId> = ours.iter().rev().copied().collect();
+
+    let whole: Vec<TransferId> = store.account_transfers(a.id, None, 100).await.unwrap().iter().map(|t| t.id).collect();
+    assert_eq!(whole, newest_first, "the whole history, newest first");
+    let mut paged = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.account_transfers(a.id, cursor, 3).await.unwrap();
+        assert!(page.len() <= 3);
+        let Some(last) = page.last() else { break };
+        cursor = Some(last.id);
+        paged.extend(page.iter().map(|t| t.id));
+    }
+    assert_eq!(paged, newest_first, "page by page");
+    let (other, before) = foreign.unwrap();
+    let from_other: Vec<TransferId> =
+        store.account_transfers(a.id, Some(other), 100).await.unwrap().iter().map(|t| t.id).collect();
+    assert_eq!(from_other, ours[..before].iter().rev().copied().collect::<Vec<_>>(), "a foreign cursor");
+    let page: Vec<TransferId> =
+        store.account_transfers(a.id, Some(other), 2).await.unwrap().iter().map(|t| t.id).collect();
+    assert_eq!(page, ours[before - 2..before].iter().rev().copied().collect::<Vec<_>>(), "a foreign cursor, limited");
+    assert!(store.account_transfers(a.id, Some(ours[0]), 100).await.unwrap().is_empty(), "nothing before the first");
+    assert!(store.account_transfers(a.id, Some(TransferId::new()), 100).await.unwrap().is_empty(), "an unknown cursor");
     let (accounts, journal) = store.verification_data().await.unwrap();
     let report = verify(&accounts, &journal);
     assert!(report.ok(), "{:?}", report.problems);
