@@ -125,16 +125,20 @@ const CLOSING: &str = "WITH
 const PREV: &str = "CASE WHEN t.debit_account_id = $1 THEN t.debit_prev ELSE t.credit_prev END";
 
 /// Account `$1`'s history, newest first, along its chain (migration 0014): each row's seq,
-/// link back, time, and whether it posted on the account's side. Completed by the caller's
-/// condition for going on past a row, and `)`.
-const WALK: &str = "walk (wseq, wprev, wat, posted) AS (
-        SELECT t.seq, CASE WHEN t.debit_account_id = $1 THEN t.debit_prev ELSE t.credit_prev END, t.created_at,
-            CASE WHEN t.debit_account_id = $1 THEN t.debit_balance_after ELSE t.credit_balance_after END IS NOT NULL
-        FROM ledger_transfers t WHERE t.seq = (SELECT last_seq FROM ledger_accounts WHERE id = $1)
-        UNION ALL
-        SELECT t.seq, CASE WHEN t.debit_account_id = $1 THEN t.debit_prev ELSE t.credit_prev END, t.created_at,
-            CASE WHEN t.debit_account_id = $1 THEN t.debit_balance_after ELSE t.credit_balance_after END IS NOT NULL
-        FROM walk JOIN ledger_transfers t ON t.seq = walk.wprev";
+/// link back, time, and whether it posted on the account's side; `go_on` says whether to
+/// follow a row's link.
+fn walk(go_on: &str) -> String {
+    let row = format!(
+        "t.seq, {PREV}, t.created_at,
+         CASE WHEN t.debit_account_id = $1 THEN t.debit_balance_after ELSE t.credit_balance_after END IS NOT NULL"
+    );
+    format!(
+        "walk (wseq, wprev, wat, posted) AS (
+             SELECT {row} FROM ledger_transfers t WHERE t.seq = (SELECT last_seq FROM ledger_accounts WHERE id = $1)
+             UNION ALL
+             SELECT {row} FROM walk JOIN ledger_transfers t ON t.seq = walk.wprev WHERE {go_on})"
+    )
+}
 
 /// A statement reads back along the chain this much past its start, so that a row whose
 /// batch's clock ran behind an earlier row's is still found (`ledger verify` reports rows
@@ -900,10 +904,11 @@ impl LedgerStore for PgStore {
         // Back along the chain until a row older than `from_ms` by more than instances' clocks
         // may disagree (a row's time is its batch's clock; seq order is commit order).
         let rows = sqlx::query(sql(format!(
-            "WITH RECURSIVE {WALK} WHERE walk.wat >= $2 - {CLOCK_SKEW_MS})
+            "WITH RECURSIVE {}
              SELECT {TRANSFER_COLUMNS} FROM walk JOIN ledger_transfers ON seq = wseq
              WHERE posted AND wat >= $2 AND wat < $3
-             ORDER BY seq LIMIT $4"
+             ORDER BY seq LIMIT $4",
+            walk(&format!("walk.wat >= $2 - {CLOCK_SKEW_MS}"))
         )))
         .bind(id.0)
         .bind(from_ms)
@@ -918,9 +923,10 @@ impl LedgerStore for PgStore {
     async fn last_posted_before(&self, id: AccountId, before_ms: i64) -> Result<Option<Transfer>, StoreError> {
         // The first row back along the chain that is posted and older than `before_ms`.
         let row = sqlx::query(sql(format!(
-            "WITH RECURSIVE {WALK} WHERE NOT (walk.posted AND walk.wat < $2))
+            "WITH RECURSIVE {}
              SELECT {TRANSFER_COLUMNS} FROM walk JOIN ledger_transfers ON seq = wseq
-             WHERE posted AND wat < $2"
+             WHERE posted AND wat < $2",
+            walk("NOT (walk.posted AND walk.wat < $2)")
         )))
         .bind(id.0)
         .bind(before_ms)
