@@ -11,7 +11,7 @@ use super::stored_outcome::{self, StoredResults};
 use super::transfer::{Transfer, TransferId};
 use crate::store::StoreError;
 use async_trait::async_trait;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 /// The steps of a batch inside one database transaction. Steps that always follow each other
 /// are one method, so a store can make each one round trip (PostgreSQL: one statement, sent
@@ -152,8 +152,9 @@ pub async fn execute_batch(
     let active: Vec<usize> =
         (0..commands.len()).filter(|i| outcomes[*i].is_none() && !duplicates.iter().any(|(d, _)| d == i)).collect();
 
-    // Only the counters are compared afterwards: no copy of the accounts themselves.
-    let before: HashMap<AccountId, Balances> = loaded.iter().map(|a| (a.id, a.balances)).collect();
+    // Only the counters and history starts are compared afterwards: no copy of the accounts themselves.
+    let before: HashMap<AccountId, (Balances, Option<i64>)> =
+        loaded.iter().map(|a| (a.id, (a.balances, a.last_seq))).collect();
     let mut accounts: Accounts = loaded.into_iter().map(|a| (a.id, a)).collect();
     // Resolution state is read after step 2: any other batch resolving the same hold has
     // committed by now, and its resolution is visible.
@@ -202,14 +203,10 @@ pub async fn execute_batch(
     // links back to the rows before it naming its accounts (each account's history chain).
     let (mut seq, mut hash) = head;
     let mut journal: Vec<ChainedTransfer> = Vec::with_capacity(decided.len());
-    let mut relinked: HashSet<AccountId> = HashSet::new();
     for t in decided {
         seq += 1;
         let next = chain(&hash, &t);
-        let mut link = |id: AccountId| {
-            relinked.insert(id);
-            accounts.get_mut(&id).and_then(|a| a.last_seq.replace(seq))
-        };
+        let mut link = |id: AccountId| accounts.get_mut(&id).and_then(|a| a.last_seq.replace(seq));
         let (debit_prev, credit_prev) = (link(t.debit_account_id), link(t.credit_account_id));
         journal.push(ChainedTransfer {
             seq,
@@ -221,11 +218,9 @@ pub async fn execute_batch(
         });
         hash = next;
     }
-    // Every account a row names is written (its counters moved, or at least its chain did).
-    let changed: Vec<Account> = accounts
-        .into_values()
-        .filter(|a| relinked.contains(&a.id) || before.get(&a.id).is_some_and(|b| *b != a.balances))
-        .collect();
+    // Every account a row names is written: its counters moved, or at least its chain did.
+    let changed: Vec<Account> =
+        accounts.into_values().filter(|a| before.get(&a.id).is_some_and(|b| *b != (a.balances, a.last_seq))).collect();
     if !(changed.is_empty() && stored_outcomes.is_empty() && journal.is_empty()) {
         tx.write(changed, &stored_outcomes, &journal).await?;
     }
