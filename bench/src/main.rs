@@ -3,9 +3,11 @@
 //! email, staff fund them with maker-checker adjustments), runs pgbench's TPC-B-like script on
 //! the same PostgreSQL for the same duration, then the HTTP workloads, and prints one table.
 //! Then the same uniform workload on the embedded default (SQLite). Run by `bench/run`.
+//! `--runs` and `--variant` repeat the PostgreSQL part, servers taking turns (compare.rs).
 #![allow(clippy::print_stdout, clippy::float_arithmetic)]
 
 mod client;
+mod compare;
 mod instructions;
 mod load_client;
 mod mail_sink;
@@ -52,6 +54,16 @@ struct Args {
     /// Extra server settings, e.g. `--server-env LEDGER_BATCH_WORKERS=4` (repeatable).
     #[arg(long = "server-env", value_parser = parse_kv)]
     server_env: Vec<(String, String)>,
+    /// Measure PostgreSQL this many times (each server in turn when there are variants), then
+    /// print the medians.
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+    /// Another server to measure in turn with the one given: `NAME:KEY=VALUE[,KEY=VALUE…]`,
+    /// server settings on top of `--server-env`, or `binary=PATH` for another binary; e.g.
+    /// `--variant one-worker:LEDGER_BATCH_WORKERS=1`, `--variant before:binary=/tmp/pb-old`
+    /// (repeatable).
+    #[arg(long = "variant")]
+    variants: Vec<String>,
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -67,14 +79,72 @@ async fn main() -> anyhow::Result<()> {
     if args.instructions {
         return count_instructions(&args, &sink).await;
     }
-    let mut rows = Vec::new();
+    let given = compare::Variant { name: "as given".into(), binary: args.binary.clone(), env: args.server_env.clone() };
+    let mut series = vec![compare::Series { variant: given.clone(), runs: Vec::new() }];
+    for spec in &args.variants {
+        let variant = compare::Variant::parse(spec, &given).map_err(|e| anyhow::anyhow!("--variant {spec:?}: {e}"))?;
+        series.push(compare::Series { variant, runs: Vec::new() });
+    }
+    let servers = series.len();
+    let turns = args.runs.max(1) * servers;
+    for turn in 0..turns {
+        let s = &mut series[turn % servers];
+        if turns > 1 {
+            println!("\n=== run {} of {}: {} ===", turn / servers + 1, args.runs.max(1), s.variant.name);
+        }
+        let rows = measure_postgres(&args, &s.variant, &sink, duration).await?;
+        s.runs.push(rows);
+    }
+    let verified = series.iter().flat_map(|s| &s.runs).all(|(_, ok)| *ok);
 
+    if !args.skip_sqlite {
+        // The server as given on the embedded default, its row added to that server's last
+        // PostgreSQL run (the ratio is to that run's pgbench).
+        let (mut rows, ok) = series[0].runs.pop().unwrap_or_default();
+        let tps = rows.first().map_or(0.0, |r| r.per_second);
+        let srv = server::Server::start_embedded(&args.binary, &sink.url, &args.server_env).await?;
+        let world = setup::World::build(&srv, &sink, args.customers, args.accounts).await?;
+        let probe = probe::Probe::start(&srv.metrics_url(), srv.pid()).await;
+        let m = workload::run(&srv, &world, workload::Kind::Uniform, args.connections, duration).await;
+        let d = probe.finish(&srv.metrics_url(), srv.pid()).await;
+        rows.push(report::Row::measured("uniform (SQLite, embedded)", args.connections, &m, tps).with(d));
+        let sqlite_ok = srv.ledger_verify()?;
+        println!("ledger verify after the SQLite run: {}", if sqlite_ok { "ok" } else { "FAILED" });
+        if turns > 1 {
+            println!("\nThe last PostgreSQL run of the server as given, with the embedded default beside it:");
+        }
+        report::print(&rows, args.duration);
+        series[0].runs.push((rows, ok));
+        if !sqlite_ok {
+            anyhow::bail!("ledger verify failed after the SQLite run");
+        }
+    }
+    if turns > 1 {
+        compare::print(&series, &WORKLOADS.map(workload::Kind::name));
+    }
+    if !verified {
+        anyhow::bail!("ledger verify failed");
+    }
+    Ok(())
+}
+
+const WORKLOADS: [workload::Kind; 3] = [workload::Kind::Uniform, workload::Kind::HotAccount, workload::Kind::Batch100];
+
+/// One measurement on PostgreSQL: a fresh database and world, pgbench, the three workloads,
+/// `ledger verify`; prints its tables and returns its rows (pgbench's first) and the verdict.
+async fn measure_postgres(
+    args: &Args,
+    variant: &compare::Variant,
+    sink: &mail_sink::Sink,
+    duration: Duration,
+) -> anyhow::Result<(Vec<report::Row>, bool)> {
+    let mut rows = Vec::new();
     let db = pgbench::create_database(&args.postgres, "pb_bench").await?;
     let tpcb_db = pgbench::create_database(&args.postgres, "pb_bench_tpcb").await?;
     let result = async {
-        let srv = production(&args, &db.url, &sink, &server::Launcher::default()).await?;
+        let srv = production(args, variant, &db.url, sink, &server::Launcher::default()).await?;
         println!("server RSS at start: {:.0} MiB", server::rss_mb(srv.pid()));
-        let world = setup::World::build(&srv, &sink, args.customers, args.accounts).await?;
+        let world = setup::World::build(&srv, sink, args.customers, args.accounts).await?;
         println!(
             "setup: {} accounts of {} customers funded; server RSS {:.0} MiB",
             world.accounts.len(),
@@ -86,7 +156,7 @@ async fn main() -> anyhow::Result<()> {
         println!("pgbench TPC-B-like, 16 clients, {}s: {tps:.0} tps", args.duration);
         rows.push(report::Row::baseline(tps));
 
-        for w in [workload::Kind::Uniform, workload::Kind::HotAccount, workload::Kind::Batch100] {
+        for w in WORKLOADS {
             let connections = if w == workload::Kind::Batch100 { 16 } else { args.connections };
             let probe = probe::Probe::start(&srv.metrics_url(), srv.pid()).await;
             let m = workload::run(&srv, &world, w, connections, duration).await;
@@ -96,39 +166,27 @@ async fn main() -> anyhow::Result<()> {
         }
         let verified = srv.ledger_verify()?;
         println!("ledger verify after the PostgreSQL runs: {}", if verified { "ok" } else { "FAILED" });
-        drop(srv);
-
-        if !args.skip_sqlite {
-            let srv = server::Server::start_embedded(&args.binary, &sink.url, &args.server_env).await?;
-            let world = setup::World::build(&srv, &sink, args.customers, args.accounts).await?;
-            let probe = probe::Probe::start(&srv.metrics_url(), srv.pid()).await;
-            let m = workload::run(&srv, &world, workload::Kind::Uniform, args.connections, duration).await;
-            let d = probe.finish(&srv.metrics_url(), srv.pid()).await;
-            rows.push(report::Row::measured("uniform (SQLite, embedded)", args.connections, &m, tps).with(d));
-            let ok = srv.ledger_verify()?;
-            println!("ledger verify after the SQLite run: {}", if ok { "ok" } else { "FAILED" });
-        }
-        report::print(&rows, args.duration);
         anyhow::Ok(verified)
     }
     .await;
     db.drop_now().await;
     tpcb_db.drop_now().await;
-    match result {
-        Ok(true) => Ok(()),
-        Ok(false) => anyhow::bail!("ledger verify failed"),
-        Err(e) => Err(e),
+    let verified = result?;
+    if args.skip_sqlite || args.runs > 1 || !args.variants.is_empty() {
+        report::print(&rows, args.duration);
     }
+    Ok((rows, verified))
 }
 
 /// The server under test in production mode on `database`, run under `launcher`.
 async fn production(
     args: &Args,
+    variant: &compare::Variant,
     database: &str,
     sink: &mail_sink::Sink,
     launcher: &server::Launcher,
 ) -> anyhow::Result<server::Server> {
-    server::Server::start_production(&args.binary, database, &args.redis, &sink.url, &args.server_env, launcher).await
+    server::Server::start_production(&variant.binary, database, &args.redis, &sink.url, &variant.env, launcher).await
 }
 
 /// `--instructions`: the server under callgrind (instructions.rs).
@@ -141,7 +199,8 @@ async fn count_instructions(args: &Args, sink: &mail_sink::Sink) -> anyhow::Resu
     let db = pgbench::create_database(&args.postgres, "pb_bench").await?;
     let result = async {
         let launcher = instructions::launcher(&dir);
-        let srv = production(args, &db.url, sink, &launcher).await?;
+        let given = compare::Variant { name: "as given".into(), binary: args.binary.clone(), env: args.server_env.clone() };
+        let srv = production(args, &given, &db.url, sink, &launcher).await?;
         let duration = Duration::from_secs(args.duration);
         let counts =
             instructions::run(&srv, sink, &dir, args.customers, args.accounts, args.connections, duration).await?;

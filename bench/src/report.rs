@@ -5,14 +5,14 @@ use crate::workload::Measured;
 
 #[derive(Debug)]
 pub struct Row {
-    name: String,
+    pub name: String,
     connections: String,
-    per_second: f64,
+    pub per_second: f64,
     p50: Option<f64>,
-    p99: Option<f64>,
+    pub p99: Option<f64>,
     rss: Option<f64>,
-    ratio: Option<f64>,
-    diagnosis: Option<Diagnosis>,
+    pub ratio: Option<f64>,
+    pub diagnosis: Option<Diagnosis>,
 }
 
 impl Row {
