@@ -79,7 +79,7 @@ async fn main() -> anyhow::Result<()> {
     if args.instructions {
         return count_instructions(&args, &sink).await;
     }
-    let given = compare::Variant { name: "as given".into(), binary: args.binary.clone(), env: args.server_env.clone() };
+    let given = given(&args);
     let mut series = vec![compare::Series { variant: given.clone(), runs: Vec::new() }];
     for spec in &args.variants {
         let variant = compare::Variant::parse(spec, &given).map_err(|e| anyhow::anyhow!("--variant {spec:?}: {e}"))?;
@@ -178,6 +178,11 @@ async fn measure_postgres(
     Ok((rows, verified))
 }
 
+/// The server as `--binary` and `--server-env` give it.
+fn given(args: &Args) -> compare::Variant {
+    compare::Variant { name: "as given".into(), binary: args.binary.clone(), env: args.server_env.clone() }
+}
+
 /// The server under test in production mode on `database`, run under `launcher`.
 async fn production(
     args: &Args,
@@ -199,8 +204,7 @@ async fn count_instructions(args: &Args, sink: &mail_sink::Sink) -> anyhow::Resu
     let db = pgbench::create_database(&args.postgres, "pb_bench").await?;
     let result = async {
         let launcher = instructions::launcher(&dir);
-        let given = compare::Variant { name: "as given".into(), binary: args.binary.clone(), env: args.server_env.clone() };
-        let srv = production(args, &given, &db.url, sink, &launcher).await?;
+        let srv = production(args, &given(args), &db.url, sink, &launcher).await?;
         let duration = Duration::from_secs(args.duration);
         let counts =
             instructions::run(&srv, sink, &dir, args.customers, args.accounts, args.connections, duration).await?;
