@@ -32,7 +32,9 @@ pub struct BatcherSettings {
     /// measured 10% slower too (batches of 26 instead of 30). All of that was with the second
     /// batch on a second connection; a store that queues it behind the first on the same one
     /// (`LedgerStore::pipelines_batches`) has no gate: there, two small batches in flight
-    /// measured faster (bench/RESULTS.md).
+    /// measured faster on one 2-core machine, and on another spent 12-15% more CPU per
+    /// transfer than one at a time; pipelined stays, for PostgreSQL on cores of its own
+    /// (bench/RESULTS.md, docs/ledger.md).
     pub pipeline_min_transfers: usize,
     /// The batch thread's nice value (0: the default priority; below 0 needs `CAP_SYS_NICE`):
     /// see thread_priority.rs.
