@@ -17,7 +17,8 @@ pub struct Variant {
 
 impl Variant {
     /// `NAME:KEY=VALUE[,KEY=VALUE…]`, where `binary=PATH` names another server binary and any
-    /// other key is a server setting added to (or replacing one of) `base`'s.
+    /// other key is a server setting added to (or replacing one of) `base`'s. A value cannot
+    /// hold a comma: such a setting goes in `--server-env`, for every server.
     pub fn parse(spec: &str, base: &Variant) -> Result<Self, String> {
         let (name, settings) = spec.split_once(':').ok_or("expected NAME:KEY=VALUE[,KEY=VALUE…]")?;
         if name.is_empty() {
