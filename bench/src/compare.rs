@@ -64,14 +64,21 @@ impl Series {
     fn of(&self, workload: &str, f: impl Fn(&Row) -> Option<f64>) -> Vec<f64> {
         self.runs.iter().filter_map(|(rows, _)| rows.iter().find(|r| r.name == workload).and_then(&f)).collect()
     }
+
+    /// Of the runs that measured `workload`, how many reached `target` times pgbench's TPS.
+    fn met(&self, workload: &str, target: f64) -> (usize, usize) {
+        let ratios = self.of(workload, |r| r.ratio);
+        (ratios.iter().filter(|x| **x >= target).count(), ratios.len())
+    }
 }
 
-/// Medians and ranges over the runs, one line per variant.
-pub fn print(series: &[Series], workloads: &[&str]) {
+/// Medians and ranges over the runs, one line per variant; then how many runs met each
+/// workload's target (`(name, ratio to pgbench)`).
+pub fn print(series: &[Series], workloads: &[(&str, f64)]) {
     println!("\nSummary: median (lowest–highest) over the runs of each, taken in turns\n");
     let mut head = String::from("| server | runs | verify ok | pgbench TPS |");
     let mut rule = String::from("| --- | ---: | ---: | ---: |");
-    for w in workloads {
+    for (w, _) in workloads {
         head.push_str(&format!(" {w} transfers/s | {w} × | {w} p99 ms | {w} machine µs per transfer |"));
         rule.push_str(" ---: | ---: | ---: | ---: |");
     }
@@ -84,7 +91,7 @@ pub fn print(series: &[Series], workloads: &[&str]) {
             s.runs.len(),
             spread(s.runs.iter().filter_map(|(rows, _)| rows.first().map(|r| r.per_second)).collect(), 0)
         );
-        for w in workloads {
+        for (w, _) in workloads {
             line.push_str(&format!(
                 " {} | {} | {} | {} |",
                 spread(s.of(w, |r| Some(r.per_second)), 0),
@@ -95,12 +102,26 @@ pub fn print(series: &[Series], workloads: &[&str]) {
         }
         println!("{line}");
     }
+    println!("\nRuns that met issue 4's target for each workload (× pgbench TPS from the same run)\n");
+    let head: String = workloads.iter().map(|(w, target)| format!(" {w} ≥ {target}× |")).collect();
+    println!("| server |{head}\n| --- |{}", " ---: |".repeat(workloads.len()));
+    for s in series {
+        let met: String = workloads
+            .iter()
+            .map(|(w, target)| {
+                let (met, runs) = s.met(w, *target);
+                format!(" {met} of {runs} |")
+            })
+            .collect();
+        println!("| {} |{met}", s.variant.name);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use super::{Variant, spread};
+    use super::{Series, Variant, spread};
+    use crate::report::Row;
 
     #[test]
     fn a_variant_overrides_settings_and_may_name_another_binary() {
@@ -119,6 +140,24 @@ mod tests {
         assert!(Variant::parse("no-colon", &base).is_err());
         assert!(Variant::parse(":A=1", &base).is_err());
         assert!(Variant::parse("x:A", &base).is_err());
+    }
+
+    #[test]
+    fn targets_are_counted_over_the_runs_that_measured_the_workload() {
+        let run = |uniform: Option<f64>| {
+            let mut rows = vec![Row::baseline(1000.0)];
+            if let Some(ratio) = uniform {
+                let mut r = Row::baseline(ratio * 1000.0);
+                r.name = "uniform".into();
+                r.ratio = Some(ratio);
+                rows.push(r);
+            }
+            (rows, true)
+        };
+        let base = Variant { name: "as given".into(), binary: "pb".into(), env: Vec::new() };
+        let series = Series { variant: base, runs: vec![run(Some(4.0)), run(Some(3.99)), run(Some(5.1)), run(None)] };
+        assert_eq!(series.met("uniform", 4.0), (2, 3));
+        assert_eq!(series.met("hot account (10%)", 2.0), (0, 0));
     }
 
     #[test]

@@ -120,7 +120,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     if turns > 1 {
-        compare::print(&series, &WORKLOADS.map(workload::Kind::name));
+        compare::print(&series, &WORKLOADS.map(|w| (w.name(), w.target_ratio())));
     }
     if !verified {
         anyhow::bail!("ledger verify failed");

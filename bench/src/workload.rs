@@ -28,6 +28,16 @@ impl Kind {
             Self::Batch100 => "batch endpoint (100/request)",
         }
     }
+
+    /// Issue 4's target for this workload: transfers/s at least this many times pgbench's
+    /// TPC-B-like TPS from the same run.
+    pub fn target_ratio(self) -> f64 {
+        match self {
+            Self::Uniform => 4.0,
+            Self::HotAccount => 2.0,
+            Self::Batch100 => 8.0,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
