@@ -87,12 +87,14 @@ async fn main() -> anyhow::Result<()> {
     }
     let servers = series.len();
     let turns = args.runs.max(1) * servers;
+    // A single run's table waits for the SQLite row, to be printed once with it.
+    let print = args.skip_sqlite || turns > 1;
     for turn in 0..turns {
         let s = &mut series[turn % servers];
         if turns > 1 {
             println!("\n=== run {} of {}: {} ===", turn / servers + 1, args.runs.max(1), s.variant.name);
         }
-        let rows = measure_postgres(&args, &s.variant, &sink, duration).await?;
+        let rows = measure_postgres(&args, &s.variant, &sink, duration, print).await?;
         s.runs.push(rows);
     }
     let verified = series.iter().flat_map(|s| &s.runs).all(|(_, ok)| *ok);
@@ -131,12 +133,14 @@ async fn main() -> anyhow::Result<()> {
 const WORKLOADS: [workload::Kind; 3] = [workload::Kind::Uniform, workload::Kind::HotAccount, workload::Kind::Batch100];
 
 /// One measurement on PostgreSQL: a fresh database and world, pgbench, the three workloads,
-/// `ledger verify`; prints its tables and returns its rows (pgbench's first) and the verdict.
+/// `ledger verify`; prints its tables if `print`, and returns its rows (pgbench's first) and the
+/// verdict.
 async fn measure_postgres(
     args: &Args,
     variant: &compare::Variant,
     sink: &mail_sink::Sink,
     duration: Duration,
+    print: bool,
 ) -> anyhow::Result<(Vec<report::Row>, bool)> {
     let mut rows = Vec::new();
     let db = pgbench::create_database(&args.postgres, "pb_bench").await?;
@@ -172,7 +176,7 @@ async fn measure_postgres(
     db.drop_now().await;
     tpcb_db.drop_now().await;
     let verified = result?;
-    if args.skip_sqlite || args.runs > 1 || !args.variants.is_empty() {
+    if print {
         report::print(&rows, args.duration);
     }
     Ok((rows, verified))
