@@ -22,6 +22,13 @@ fn take_head(after_seq: i64) -> String {
     format!("SELECT ledger_take_head({after_seq})")
 }
 
+/// The journal head's lock as soon as it is free: what `ledger_take_head(0)` does, without a
+/// PL/pgSQL call, and one text, so that it is prepared once per connection
+/// (`queue_prepared_in_next_query_sync`, third_party/README.md) instead of parsed, analyzed and
+/// planned again in every batch: those and the function's call were about 5% of the batch
+/// backend's CPU on single transfers (bench/RESULTS.md).
+const HEAD_LOCK: &str = "SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE";
+
 pub(crate) struct BatchConnection {
     /// Where the connection comes from, once the batch needs it: one decided from the view
     /// whose closing statement goes on the pipeline (pipeline.rs) never does, and so does not
@@ -100,7 +107,7 @@ impl BatchConnection {
 
     /// With no transaction opened, the closing statement may go on the pipeline (pipeline.rs)
     /// instead of this connection: the statement to run inside its Sync ahead of it (the
-    /// head's lock, if asked for). `None` once a transaction is open.
+    /// head's lock, `HEAD_LOCK`, if asked for). `None` once a transaction is open.
     ///
     /// On the pipeline the head is taken as soon as it is free, not after `after_seq`: every
     /// batch decided from the view goes there, behind the ones decided before it, and a batch
@@ -109,11 +116,11 @@ impl BatchConnection {
     /// when this one asks. Waiting for the head to reach `after_seq` would only cost, if the
     /// batch before failed, up to 50 ms before this one's refusal, with every batch queued
     /// behind it waiting too.
-    pub(crate) fn pipelinable(&mut self) -> Option<Option<String>> {
+    pub(crate) fn pipelinable(&mut self) -> Option<Option<&'static str>> {
         if self.tx.is_some() {
             return None;
         }
-        Some(self.head_after.take().map(|_| take_head(0)))
+        Some(self.head_after.take().map(|_| HEAD_LOCK))
     }
 
     /// Commits the transaction, if one was opened: a closing statement sent without one

@@ -28,8 +28,9 @@ type Answer = Result<u64, sqlx::Error>;
 struct Job {
     sql: &'static str,
     arguments: PgArguments,
-    /// Run inside the statement's Sync, ahead of it (the journal head's lock).
-    ahead: Option<String>,
+    /// Run inside the statement's Sync, ahead of it (the journal head's lock), through a
+    /// statement prepared once per connection: a constant text.
+    ahead: Option<&'static str>,
     reply: oneshot::Sender<Answer>,
 }
 
@@ -60,7 +61,7 @@ impl Pipeline {
         &self,
         sql: &'static str,
         arguments: PgArguments,
-        ahead: Option<String>,
+        ahead: Option<&'static str>,
     ) -> impl std::future::Future<Output = Answer> + Send + 'static {
         let (reply, answer) = oneshot::channel();
         self.submit(Job { sql, arguments, ahead, reply });
@@ -136,8 +137,8 @@ async fn driver(pool: PgPool, mut jobs: mpsc::UnboundedReceiver<Job>) {
                 }
                 busy_at = std::time::Instant::now();
                 let Some(c) = conn.as_mut() else { continue };
-                if let Some(sql) = &job.ahead {
-                    c.queue_in_next_query_sync(sql);
+                if let Some(sql) = job.ahead {
+                    c.queue_prepared_in_next_query_sync(sql);
                 }
                 match c.send_pipelined(job.sql, job.arguments).await {
                     Ok(()) => owed.push_back(job.reply),
@@ -204,7 +205,7 @@ mod tests {
 
         // In order, whatever the time each takes.
         let slow = pipeline.send(SLEEP, seconds(0.05), None);
-        let fast = pipeline.send(SLEEP, seconds(0.0), Some("SELECT 1".into()));
+        let fast = pipeline.send(SLEEP, seconds(0.0), Some("SELECT 1"));
         assert_eq!(slow.await.unwrap(), 1);
         assert_eq!(fast.await.unwrap(), 1);
 

@@ -78,3 +78,55 @@ async fn an_ordinary_query_first_reads_and_drops_the_answers_owed() {
     assert_eq!(n, 2);
     assert_eq!(conn.pipelined_in_flight(), 0);
 }
+
+/// `queue_prepared_in_next_query_sync`: the queued statement runs inside each query's Sync as
+/// before, but through a named statement prepared once (when nothing was owed) instead of being
+/// parsed, analyzed and planned again each time; queued while answers are owed and not yet
+/// prepared, it still runs, through the unnamed statement, and is not prepared then.
+#[tokio::test]
+async fn a_statement_queued_as_prepared_is_prepared_once_and_runs_in_every_sync() {
+    const QUEUED: &str = "INSERT INTO seen VALUES (1)";
+    const LATE: &str = "INSERT INTO seen VALUES (2)";
+    let url = postgres::fresh_database().await;
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("CREATE TABLE pipelined (x int PRIMARY KEY); CREATE TABLE seen (n int)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    conn.queue_prepared_in_next_query_sync(LATE); // not idle once the first is out: see below
+    conn.send_pipelined(INSERT, ints(&[1])).await.unwrap(); // idle: LATE prepared here
+    for x in 2..=4 {
+        conn.queue_prepared_in_next_query_sync(QUEUED); // answers owed: not prepared, unnamed
+        conn.send_pipelined(INSERT, ints(&[x])).await.unwrap();
+    }
+    for _ in 1..=4 {
+        assert_eq!(conn.recv_pipelined().await.unwrap(), 1);
+    }
+    let early: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_prepared_statements WHERE statement = $1")
+        .bind(QUEUED)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(early, 0, "queued while answers were owed, it went through the unnamed statement");
+    // Idle now: QUEUED is prepared on the way, then found prepared while answers are owed.
+    for x in 5..=7 {
+        conn.queue_prepared_in_next_query_sync(QUEUED);
+        conn.send_pipelined(INSERT, ints(&[x])).await.unwrap();
+    }
+    for _ in 5..=7 {
+        assert_eq!(conn.recv_pipelined().await.unwrap(), 1);
+    }
+
+    let seen: Vec<i32> = sqlx::query_scalar("SELECT n FROM seen ORDER BY n").fetch_all(&mut conn).await.unwrap();
+    assert_eq!(seen, vec![1, 1, 1, 1, 1, 1, 2], "every queued statement ran, once per Sync");
+    let prepared: Vec<String> = sqlx::query_scalar(
+        "SELECT statement FROM pg_prepared_statements WHERE statement IN ($1, $2) ORDER BY statement",
+    )
+    .bind(QUEUED)
+    .bind(LATE)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(prepared, vec![QUEUED.to_owned(), LATE.to_owned()], "each text prepared once, as a named statement");
+}

@@ -197,6 +197,42 @@ impl PgConnection {
         Ok(statement)
     }
 
+    /// Protocol Bank patch: writes the statements queued inside the next query's Sync: Bind and
+    /// Execute of the named statement for one queued as prepared and found prepared, else
+    /// Parse, Bind and Execute of the unnamed one (which the query's own must not be).
+    fn write_same_sync(&mut self, same_sync: &[(String, bool)]) -> Result<(), Error> {
+        for (sql, prepared) in same_sync {
+            let named = match prepared {
+                true => self.inner.cache_statement.get_mut(sql).map(|(id, _)| *id),
+                false => None,
+            };
+            let statement = match named {
+                Some(id) => id,
+                None => {
+                    self.inner.stream.write_msg(Parse {
+                        param_types: &[],
+                        query: sql,
+                        statement: StatementId::UNNAMED,
+                    })?;
+                    StatementId::UNNAMED
+                }
+            };
+            self.inner.stream.write_msg(Bind {
+                portal: PortalId::UNNAMED,
+                statement,
+                formats: &[],
+                num_params: 0,
+                params: &[],
+                result_formats: &[],
+            })?;
+            self.inner.stream.write_msg(message::Execute {
+                portal: PortalId::UNNAMED,
+                limit: 0,
+            })?;
+        }
+        Ok(())
+    }
+
     /// Protocol Bank patch (pipelining; third_party/README.md): writes `sql` with `arguments`
     /// as a prepared query — the statements queued with `queue_in_next_query_sync` ahead of
     /// it, inside its Sync — and flushes it, without reading the answer to it or to anything
@@ -208,6 +244,13 @@ impl PgConnection {
         let num_params = u16::try_from(arguments.len())
             .map_err(|_| err_protocol!("send_pipelined: too many arguments: {}", arguments.len()))?;
         let idle = self.inner.pending_ready_for_query_count == 0;
+        // Before the query's own statement is looked up: preparing one may close another, the
+        // least recently used, to make room in the cache.
+        if idle {
+            for (sql, _) in same_sync.iter().filter(|(_, prepared)| *prepared) {
+                self.get_or_prepare(sql, &[], true, None, false).await?;
+            }
+        }
         let (statement, metadata) = match self.inner.cache_statement.get_mut(sql) {
             Some(cached) => (*cached).clone(),
             None if idle => self.get_or_prepare(sql, &arguments.types, true, None, false).await?,
@@ -220,18 +263,7 @@ impl PgConnection {
             return Err(err_protocol!("send_pipelined: argument types to look up while answers are owed"));
         }
         arguments.apply_patches(self, &metadata.parameters).await?;
-        for sql in &same_sync {
-            self.inner.stream.write_msg(Parse { param_types: &[], query: sql, statement: StatementId::UNNAMED })?;
-            self.inner.stream.write_msg(Bind {
-                portal: PortalId::UNNAMED,
-                statement: StatementId::UNNAMED,
-                formats: &[],
-                num_params: 0,
-                params: &[],
-                result_formats: &[],
-            })?;
-            self.inner.stream.write_msg(message::Execute { portal: PortalId::UNNAMED, limit: 0 })?;
-        }
+        self.write_same_sync(&same_sync)?;
         self.inner.stream.write_msg(Bind {
             portal: PortalId::UNNAMED,
             statement,
@@ -388,25 +420,7 @@ impl PgConnection {
                     "statements queued inside the next query's Sync need a persistent statement behind them"
                 ));
             }
-            for sql in &same_sync {
-                self.inner.stream.write_msg(Parse {
-                    param_types: &[],
-                    query: sql,
-                    statement: StatementId::UNNAMED,
-                })?;
-                self.inner.stream.write_msg(Bind {
-                    portal: PortalId::UNNAMED,
-                    statement: StatementId::UNNAMED,
-                    formats: &[],
-                    num_params: 0,
-                    params: &[],
-                    result_formats: &[],
-                })?;
-                self.inner.stream.write_msg(message::Execute {
-                    portal: PortalId::UNNAMED,
-                    limit: 0,
-                })?;
-            }
+            self.write_same_sync(&same_sync)?;
 
             // bind to attach the arguments to the statement and create a portal
             self.inner.stream.write_msg(Bind {

@@ -82,9 +82,9 @@ pub struct PgConnectionInner {
     // the next query does not wait for its answer first.
     pub(crate) begin_queued: bool,
     pub(crate) pipelined_commit: PipelinedCommit,
-    // Protocol Bank patch: statements queued with `queue_in_next_query_sync`, written ahead of
-    // the next query's Bind, inside its Sync.
-    pub(crate) same_sync: Vec<String>,
+    // Protocol Bank patch: statements queued with `queue_in_next_query_sync` (or its prepared
+    // variant: the flag), written ahead of the next query's Bind, inside its Sync.
+    pub(crate) same_sync: Vec<(String, bool)>,
     // Protocol Bank patch: queries written with `send_pipelined` whose answers are not read
     // yet, oldest first: how many statements queued inside each one's Sync precede it.
     pub(crate) pipelined: std::collections::VecDeque<usize>,
@@ -192,7 +192,18 @@ impl PgConnection {
     /// persistent statement); otherwise it fails without being sent. If `sql` fails, the query
     /// does not run and its answer is that error.
     pub fn queue_in_next_query_sync(&mut self, sql: &str) {
-        self.inner.same_sync.push(sql.to_owned());
+        self.inner.same_sync.push((sql.to_owned(), false));
+    }
+
+    /// Protocol Bank patch: as `queue_in_next_query_sync`, through a named statement prepared
+    /// once per connection instead of the unnamed one, so that PostgreSQL does not parse,
+    /// analyze and plan `sql` again every time. For a constant `sql` queued over and over
+    /// (the ledger's journal head lock, once per batch): each distinct text takes a place in
+    /// the statement cache. `send_pipelined` prepares it when nothing is owed on the
+    /// connection (one round trip, the first time); otherwise, and in an ordinary query, it
+    /// goes through the unnamed statement unless already prepared.
+    pub fn queue_prepared_in_next_query_sync(&mut self, sql: &str) {
+        self.inner.same_sync.push((sql.to_owned(), true));
     }
 
     /// Protocol Bank patch: reads the answers to the statements queued inside the current
