@@ -245,8 +245,9 @@ impl PgConnection {
             .map_err(|_| err_protocol!("send_pipelined: too many arguments: {}", arguments.len()))?;
         let idle = self.inner.pending_ready_for_query_count == 0;
         // Before the query's own statement is looked up: preparing one may close another, the
-        // least recently used, to make room in the cache.
-        if idle {
+        // least recently used, to make room in the cache. Not without a cache: the statement
+        // would be prepared again, under a new name, every time.
+        if idle && self.inner.cache_statement.is_enabled() {
             for (sql, _) in same_sync.iter().filter(|(_, prepared)| *prepared) {
                 self.get_or_prepare(sql, &[], true, None, false).await?;
             }

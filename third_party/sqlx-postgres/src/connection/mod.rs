@@ -200,8 +200,9 @@ impl PgConnection {
     /// analyze and plan `sql` again every time. For a constant `sql` queued over and over
     /// (the ledger's journal head lock, once per batch): each distinct text takes a place in
     /// the statement cache. `send_pipelined` prepares it when nothing is owed on the
-    /// connection (one round trip, the first time); otherwise, and in an ordinary query, it
-    /// goes through the unnamed statement unless already prepared.
+    /// connection (one round trip, the first time); otherwise, in an ordinary query, and on a
+    /// connection without a statement cache, it goes through the unnamed statement unless
+    /// already prepared.
     pub fn queue_prepared_in_next_query_sync(&mut self, sql: &str) {
         self.inner.same_sync.push((sql.to_owned(), true));
     }
