@@ -130,3 +130,30 @@ async fn a_statement_queued_as_prepared_is_prepared_once_and_runs_in_every_sync(
     .unwrap();
     assert_eq!(prepared, vec![QUEUED.to_owned(), LATE.to_owned()], "each text prepared once, as a named statement");
 }
+
+/// Without a statement cache, a statement queued as prepared goes through the unnamed statement
+/// every time: prepared, it would be prepared again under a new name at every send.
+#[tokio::test]
+async fn without_a_statement_cache_a_statement_queued_as_prepared_is_never_prepared() {
+    const QUEUED: &str = "INSERT INTO seen VALUES (1)";
+    let url = postgres::fresh_database().await;
+    let options = url.parse::<sqlx::postgres::PgConnectOptions>().unwrap().statement_cache_capacity(0);
+    let mut conn = PgConnection::connect_with(&options).await.unwrap();
+    sqlx::raw_sql("CREATE TABLE pipelined (x int PRIMARY KEY); CREATE TABLE seen (n int)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    for x in 1..=3 {
+        conn.queue_prepared_in_next_query_sync(QUEUED);
+        conn.send_pipelined(INSERT, ints(&[x])).await.unwrap();
+        assert_eq!(conn.recv_pipelined().await.unwrap(), 1);
+    }
+    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM seen").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(seen, 3, "it ran in every Sync");
+    let prepared: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_prepared_statements WHERE statement = $1")
+        .bind(QUEUED)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(prepared, 0);
+}
