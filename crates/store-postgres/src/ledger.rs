@@ -194,6 +194,8 @@ struct PgLedgerTx {
     written: Option<(Head, Vec<Account>)>,
     /// PostgreSQL refused a batch decided from the view (`ledger_expect`).
     refused: bool,
+    /// The journal rows `write` wrote, for `PgStore::recent` once the batch has committed.
+    wrote: Vec<ChainedTransfer>,
 }
 
 impl PgLedgerTx {
@@ -220,6 +222,7 @@ impl PgLedgerTx {
             fast: false,
             written: None,
             refused: false,
+            wrote: Vec::new(),
         }
     }
 
@@ -614,6 +617,10 @@ impl LedgerTx for PgLedgerTx {
         done.map_err(|e| self.failed(e))?;
         Ok(())
     }
+
+    fn wrote(&mut self, journal: Vec<ChainedTransfer>) {
+        self.wrote = journal;
+    }
 }
 
 async fn insert_account(tx: &mut Transaction<'static, Postgres>, a: &Account) -> Result<bool, sqlx::Error> {
@@ -818,6 +825,7 @@ impl LedgerStore for PgStore {
                         }
                     }
                     committed.map_err(store_error)?;
+                    self.recent.committed(std::mem::take(&mut ltx.wrote));
                     metrics::counter!("ledger_batch_reads_total", "from" => if fast { "view" } else { "database" })
                         .increment(1);
                     return Ok(outcomes);

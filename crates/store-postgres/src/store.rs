@@ -1,6 +1,7 @@
 use crate::ledger_view::LedgerView;
 use crate::migrations;
 use async_trait::async_trait;
+use pb_domain::ledger::recent_journal::{self, RecentJournal};
 use pb_domain::{ComponentCheck, MigrationReport, PoolStats, Store, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
@@ -54,6 +55,9 @@ pub struct PgStore {
     pub(crate) decide: Arc<tokio::sync::Mutex<()>>,
     /// The connection batches decided from the view are pipelined on (pipeline.rs).
     pub(crate) pipeline: Arc<crate::pipeline::Pipeline>,
+    /// The journal rows this instance committed lately, which the outbox relay reads instead
+    /// of the database when it can (pb_domain::ledger::recent_journal).
+    pub(crate) recent: Arc<RecentJournal>,
 }
 
 /// A connection for ledger batches, taken by one batch at a time.
@@ -96,6 +100,7 @@ impl PgStore {
             replica,
             view: Arc::new(LedgerView::new(options.ledger_view_accounts)),
             decide: Arc::new(tokio::sync::Mutex::new(())),
+            recent: Arc::new(RecentJournal::new(recent_journal::DEFAULT_CAPACITY)),
         })
     }
 

@@ -147,6 +147,14 @@ mod ledger {
     }
 
     #[tokio::test]
+    async fn the_outbox_reads_alike_on_every_instance() {
+        let url = postgres::fresh_database().await;
+        let (a, b, reader) = (connect(&url, None), connect(&url, None), connect(&url, None));
+        a.migrate().await.unwrap();
+        records::the_outbox_reads_alike_on_every_instance(&a, &b, &reader).await;
+    }
+
+    #[tokio::test]
     async fn statements_read_posted_movements_by_time() {
         records::statements_read_posted_movements_by_time(&migrated().await).await;
     }

@@ -57,16 +57,30 @@ macro_rules! impl_ledger_records {
             #[$crate::async_trait]
             impl OutboxStore for $store {
                 async fn journal_after(&self, position: i64, limit: u32) -> Result<Vec<ChainedTransfer>, StoreError> {
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    // The rows this instance committed itself come from memory (recent_journal.rs),
+                    // as far as they run on; the rest from the database.
+                    let mut rows = self.recent.after(position, limit as usize).unwrap_or_default();
+                    $crate::metrics::counter!("ledger_outbox_rows_read_total", "from" => "memory")
+                        .increment(rows.len() as u64);
+                    let Some(rest) = (limit as usize).checked_sub(rows.len()).filter(|&n| n > 0) else {
+                        return Ok(rows);
+                    };
+                    let from = rows.last().map_or(position, |r| r.seq);
+                    let read = sqlx::query(sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM ledger_transfers WHERE seq > $1 ORDER BY seq LIMIT $2",
                         $transfer_columns
                     )))
-                    .bind(position)
-                    .bind(i64::from(limit))
+                    .bind(from)
+                    .bind(rest as i64)
                     .fetch_all(&self.pool)
                     .await
                     .map_err(store_error)?;
-                    rows.iter().map(|r| $chained(r)).collect::<Result<_, _>>().map_err(store_error)
+                    $crate::metrics::counter!("ledger_outbox_rows_read_total", "from" => "database")
+                        .increment(read.len() as u64);
+                    for r in &read {
+                        rows.push($chained(r).map_err(store_error)?);
+                    }
+                    Ok(rows)
                 }
 
                 async fn last_position(&self) -> Result<i64, StoreError> {

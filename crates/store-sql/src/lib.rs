@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub use async_trait::async_trait;
+pub use metrics;
 pub use serde_json;
 pub use sqlx;
 

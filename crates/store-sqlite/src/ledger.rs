@@ -93,6 +93,8 @@ fn placeholders(n: usize) -> String {
 
 struct SqliteLedgerTx {
     tx: Transaction<'static, Sqlite>,
+    /// The journal rows `write` wrote, for `SqliteStore::recent` once the batch has committed.
+    wrote: Vec<ChainedTransfer>,
 }
 
 impl SqliteLedgerTx {
@@ -269,6 +271,10 @@ impl LedgerTx for SqliteLedgerTx {
             .map_err(store_error)?;
         Ok(())
     }
+
+    fn wrote(&mut self, journal: Vec<ChainedTransfer>) {
+        self.wrote = journal;
+    }
 }
 
 impl SqliteStore {
@@ -294,7 +300,7 @@ impl LedgerStore for SqliteStore {
         idempotency: Option<Idempotency>,
     ) -> Result<Created<Account>, StoreError> {
         let tx = self.begin_immediate().await?;
-        let mut ltx = SqliteLedgerTx { tx };
+        let mut ltx = SqliteLedgerTx { tx, wrote: Vec::new() };
         if let Some(k) = &idempotency {
             let prior = ltx.claim_keys(&[k], a.created_at).await?;
             if let Some(Some((fingerprint, outcome))) = prior.into_iter().next() {
@@ -422,9 +428,10 @@ impl LedgerStore for SqliteStore {
 
     async fn execute(&self, commands: &[Command], now_ms: i64) -> Result<Vec<CommandOutcome>, StoreError> {
         let tx = self.begin_immediate().await?;
-        let mut ltx = SqliteLedgerTx { tx };
+        let mut ltx = SqliteLedgerTx { tx, wrote: Vec::new() };
         let outcomes = execute_batch(&mut ltx, commands, now_ms).await?;
         ltx.tx.commit().await.map_err(store_error)?;
+        self.recent.committed(ltx.wrote);
         Ok(outcomes)
     }
 

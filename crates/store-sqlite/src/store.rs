@@ -1,14 +1,19 @@
 use crate::migrations;
 use async_trait::async_trait;
+use pb_domain::ledger::recent_journal::{self, RecentJournal};
 use pb_domain::{ComponentCheck, MigrationReport, PoolStats, Store, StoreError};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The embedded default's store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// The journal rows this instance committed lately, which the outbox relay reads instead
+    /// of the database when it can (pb_domain::ledger::recent_journal).
+    pub(crate) recent: Arc<RecentJournal>,
 }
 
 impl SqliteStore {
@@ -30,7 +35,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(format!("opening {}: {e}", path.display())))?;
-        Ok(Self { pool })
+        Ok(Self { pool, recent: Arc::new(RecentJournal::new(recent_journal::DEFAULT_CAPACITY)) })
     }
 
     /// The pool, for the store's own modules and for tests that look behind the API.

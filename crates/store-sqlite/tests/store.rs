@@ -109,6 +109,15 @@ mod ledger {
     }
 
     #[tokio::test]
+    async fn the_outbox_reads_alike_on_every_instance() {
+        // The embedded default is one process; two stores on one file stand for two all the same.
+        let (a, dir) = migrated().await;
+        let path = dir.path().join("test.db");
+        let (b, reader) = (SqliteStore::open(&path).await.unwrap(), SqliteStore::open(&path).await.unwrap());
+        records::the_outbox_reads_alike_on_every_instance(&a, &b, &reader).await;
+    }
+
+    #[tokio::test]
     async fn statements_read_posted_movements_by_time() {
         let (s, _d) = migrated().await;
         records::statements_read_posted_movements_by_time(&s).await;

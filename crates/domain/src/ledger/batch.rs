@@ -45,6 +45,10 @@ pub trait LedgerTx: Send {
         outcomes: &[(&Idempotency, String)],
         journal: &[ChainedTransfer],
     ) -> Result<(), StoreError>;
+    /// The journal rows `write` wrote, handed over once it returned: a store that keeps its
+    /// committed rows for the outbox relay (`RecentJournal`) holds them until its commit
+    /// succeeds. Moved, not copied: this is the batch's serial section.
+    fn wrote(&mut self, _journal: Vec<ChainedTransfer>) {}
 }
 
 /// What `claim_and_lock` found.
@@ -223,6 +227,7 @@ pub async fn execute_batch(
         accounts.into_values().filter(|a| before.get(&a.id).is_some_and(|b| *b != (a.balances, a.last_seq))).collect();
     if !(changed.is_empty() && stored_outcomes.is_empty() && journal.is_empty()) {
         tx.write(changed, &stored_outcomes, &journal).await?;
+        tx.wrote(journal);
     }
     Ok(outcomes.into_iter().map(|o| o.unwrap_or(CommandOutcome::KeyReused)).collect())
 }

@@ -10,6 +10,7 @@ pub mod batch;
 pub mod engine;
 pub mod hash;
 pub mod outbox;
+pub mod recent_journal;
 pub mod store;
 pub mod stored_outcome;
 pub mod transfer;

@@ -56,7 +56,7 @@ pub enum CloseOutcome {
 }
 
 /// A committed transfer row as `verify` reads it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainedTransfer {
     pub seq: i64,
     pub transfer: Transfer,

@@ -54,6 +54,38 @@ pub async fn outbox_has_one_event_per_committed_transfer<S: LedgerStore + Outbox
     assert_eq!(store.cursor("relay").await.unwrap(), 2, "a cursor never moves back");
 }
 
+/// Each instance serves the outbox from the rows it committed itself (recent_journal.rs) and
+/// the database for the rest: with two instances writing in turn, each reads, from any
+/// position and with any limit, exactly the rows an instance that wrote nothing reads from the
+/// database alone.
+pub async fn the_outbox_reads_alike_on_every_instance<S: LedgerStore + OutboxStore>(a: &S, b: &S, reader: &S) {
+    let usd = AssetCode::parse("USD").unwrap();
+    let world = a.system_account("sandbox_world", &usd, 1).await.unwrap();
+    let x = open(a, "usr_a").await;
+    let y = open(a, "usr_b").await;
+    let mut described = transfer(x, y, 3);
+    described.description = Some("rent, \"May\"".into());
+    described.metadata = [("invoice".to_owned(), "42".to_owned())].into();
+    let mut hold = transfer(y, x, 4);
+    hold.flags.pending = true;
+    // Rows 1-2 by a, 3 by b, 4-5 by a, 6 by b.
+    a.execute(&[one(transfer(world.id, x, 100)), one(transfer(world.id, y, 100))], 10).await.unwrap();
+    b.execute(&[one(transfer(x, y, 1))], 11).await.unwrap();
+    a.execute(&[one(transfer(y, x, 2)), one(described)], 12).await.unwrap();
+    b.execute(&[one(hold)], 13).await.unwrap();
+    let all = reader.journal_after(0, 100).await.unwrap();
+    assert_eq!(all.iter().map(|c| c.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6]);
+    for (name, s) in [("a", a), ("b", b), ("reader", reader)] {
+        for position in 0..=6 {
+            for limit in [1, 2, 3, 100] {
+                let expected: Vec<_> = all.iter().skip(position).take(limit).cloned().collect();
+                let read = s.journal_after(position as i64, limit as u32).await.unwrap();
+                assert_eq!(read, expected, "instance {name}, after {position}, limit {limit}");
+            }
+        }
+    }
+}
+
 /// Statement lines are posted movements in a time range, in commit order; holds are not lines.
 pub async fn statements_read_posted_movements_by_time(store: &dyn LedgerStore) {
     let usd = AssetCode::parse("USD").unwrap();
