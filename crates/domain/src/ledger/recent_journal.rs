@@ -1,6 +1,6 @@
 //! The journal rows this instance committed lately, kept in memory for the outbox relay.
 //!
-//! The journal is the outbox (ledger.md, "Outbox"): the relay reads the rows after its cursor
+//! The journal is the outbox (docs/ledger.md, "Events"): the relay reads the rows after its cursor
 //! and publishes them. Read back from the database, every row cost the relay a query's share,
 //! its columns parsed back from text, and the database the same rows sent again: about a
 //! fourteenth of the server's instructions per uniform transfer went to `journal_after`
@@ -52,15 +52,23 @@ impl RecentJournal {
         }
         debug_assert!(rows.iter().zip(first..).all(|(r, seq)| r.seq == seq), "a batch's rows are consecutive");
         let rows: Arc<[ChainedTransfer]> = rows.into();
+        let last = rows.last().map_or(first, |r| r.seq);
         let mut dropped = Vec::new();
         {
             let mut b = self.batches.lock().unwrap_or_else(PoisonError::into_inner);
-            b.rows += rows.len();
-            if let Some(replaced) = b.by_first_seq.insert(first, rows) {
-                // The same batch reported twice: it can only be the same rows.
-                b.rows -= replaced.len();
-                dropped.push(replaced);
+            // Batches committed one after another never share a seq, whatever order they are
+            // reported in. One that does means the journal went back (a database restored, or
+            // failed over to a replica that lacked the last commits): what is kept from that
+            // seq on is no longer the journal, so it goes.
+            let holding_first = b.by_first_seq.range(..=first).next_back().filter(|&(&f, r)| ends_after(f, r, first));
+            let overlapping = holding_first.or_else(|| b.by_first_seq.range(first..=last).next()).map(|(&f, _)| f);
+            if let Some(from) = overlapping {
+                let gone = b.by_first_seq.split_off(&from);
+                b.rows -= gone.values().map(|r| r.len()).sum::<usize>();
+                dropped.extend(gone.into_values());
             }
+            b.rows += rows.len();
+            b.by_first_seq.insert(first, rows);
             while b.rows > self.capacity {
                 let Some((_, oldest)) = b.by_first_seq.pop_first() else { break };
                 b.rows -= oldest.len();
@@ -102,6 +110,11 @@ impl RecentJournal {
         }
         Some(out)
     }
+}
+
+/// Whether a batch starting at `first` holds a row at `seq` or after it.
+fn ends_after(first: i64, rows: &[ChainedTransfer], seq: i64) -> bool {
+    i64::try_from(rows.len()).is_ok_and(|n| first.saturating_add(n) > seq)
 }
 
 #[cfg(test)]
@@ -169,6 +182,27 @@ mod tests {
         assert_eq!(seqs(recent.after(0, 100)), None, "rows 1-3 are not reported yet");
         recent.committed(batch(1..=3));
         assert_eq!(seqs(recent.after(0, 100)), Some(vec![1, 2, 3, 4, 5, 6]));
+    }
+
+    #[test]
+    fn a_journal_gone_back_replaces_what_was_kept_from_there_on() {
+        let recent = RecentJournal::new(100);
+        recent.committed(batch(1..=3));
+        recent.committed(batch(4..=6));
+        recent.committed(batch(7..=9));
+        // The database lost rows 5-9; seq 5 was written again.
+        let again = batch(5..=6);
+        recent.committed(again.clone());
+        assert_eq!(seqs(recent.after(0, 100)), Some(vec![1, 2, 3]), "the batch holding the lost rows went whole");
+        assert_eq!(recent.after(4, 100), Some(again));
+        assert_eq!(seqs(recent.after(6, 100)), None);
+        recent.committed(batch(7..=8));
+        assert_eq!(seqs(recent.after(6, 100)), Some(vec![7, 8]));
+        // Written again from a seq no kept batch holds, up into one that starts later.
+        recent.committed(batch(10..=12));
+        recent.committed(batch(9..=10));
+        assert_eq!(seqs(recent.after(6, 100)), Some(vec![7, 8, 9, 10]));
+        assert_eq!(seqs(recent.after(10, 100)), None, "rows 11-12 were of the journal that went back");
     }
 
     #[test]
