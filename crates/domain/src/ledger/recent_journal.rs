@@ -16,46 +16,81 @@
 
 use super::store::ChainedTransfer;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Rows kept by default: at the relay's 200 ms tick this covers 80,000 transfers a second, far
 /// above what one instance commits; a relay further behind reads the database.
 pub const DEFAULT_CAPACITY: usize = 16_384;
 
+/// Batches committed with no read in between after which nobody is taken to be reading (the
+/// relay's lease is held by another instance): nothing more is kept until a read comes.
+const IDLE_AFTER_BATCHES: usize = 4_096;
+
 #[derive(Debug)]
 pub struct RecentJournal {
     capacity: usize,
     batches: Mutex<Batches>,
+    /// Batches committed since the last read.
+    unread: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
 struct Batches {
     /// Each committed batch's rows (consecutive seqs), by its first seq. Batches in flight
     /// together may report their commits out of order, so they are kept sorted, not appended.
-    by_first_seq: BTreeMap<i64, Arc<[ChainedTransfer]>>,
+    by_first_seq: BTreeMap<i64, Arc<Vec<ChainedTransfer>>>,
     rows: usize,
 }
 
+impl Batches {
+    /// Takes out the oldest batches until at most `keep` rows are left, or (with `read_to`)
+    /// every batch wholly at or before that position too.
+    fn trim(&mut self, keep: usize, read_to: Option<i64>, out: &mut Vec<Arc<Vec<ChainedTransfer>>>) {
+        while let Some(entry) = self.by_first_seq.first_entry() {
+            let read = read_to.is_some_and(|p| !ends_after(*entry.key(), entry.get(), p.saturating_add(1)));
+            if !(read || self.rows > keep) {
+                break;
+            }
+            let oldest = entry.remove();
+            self.rows -= oldest.len();
+            out.push(oldest);
+        }
+    }
+}
+
 impl RecentJournal {
-    /// Keeps up to about `capacity` rows (a batch is kept or dropped whole); 0 keeps none.
+    /// Keeps up to about `capacity` rows not yet read (a batch is kept or dropped whole); 0
+    /// keeps none.
     pub fn new(capacity: usize) -> Self {
-        Self { capacity, batches: Mutex::new(Batches::default()) }
+        Self { capacity, batches: Mutex::new(Batches::default()), unread: AtomicUsize::new(0) }
     }
 
     /// The rows of one batch, in seq order, once its commit succeeded: never before, since
-    /// `after` hands them out as committed. Moved in, not copied (the batch thread calls this,
-    /// and it is the ledger's serial section).
+    /// `after` hands them out as committed. Moved in, not copied: the batch thread calls this,
+    /// and it is the ledger's serial section. So rows are freed by the reader (`after`), which
+    /// trims what it has read, not here: freed here, long after they were written, they were
+    /// cold in the cache and cost the batch thread a microsecond per transfer (bench/RESULTS.md).
     pub fn committed(&self, rows: Vec<ChainedTransfer>) {
         let Some(first) = rows.first().map(|r| r.seq) else { return };
         if self.capacity == 0 {
             return;
         }
         debug_assert!(rows.iter().zip(first..).all(|(r, seq)| r.seq == seq), "a batch's rows are consecutive");
-        let rows: Arc<[ChainedTransfer]> = rows.into();
         let last = rows.last().map_or(first, |r| r.seq);
         let mut dropped = Vec::new();
         {
             let mut b = self.batches.lock().unwrap_or_else(PoisonError::into_inner);
+            let unread = self.unread.fetch_add(1, Ordering::Relaxed);
+            if unread >= IDLE_AFTER_BATCHES {
+                // Nobody reads here: keep nothing, and let go of what was kept, once.
+                if unread == IDLE_AFTER_BATCHES {
+                    b.trim(0, None, &mut dropped);
+                }
+                drop(b);
+                drop(dropped);
+                return;
+            }
             // Batches committed one after another never share a seq, whatever order they are
             // reported in. One that does means the journal went back (a database restored, or
             // failed over to a replica that lacked the last commits): what is kept from that
@@ -68,11 +103,10 @@ impl RecentJournal {
                 dropped.extend(gone.into_values());
             }
             b.rows += rows.len();
-            b.by_first_seq.insert(first, rows);
-            while b.rows > self.capacity {
-                let Some((_, oldest)) = b.by_first_seq.pop_first() else { break };
-                b.rows -= oldest.len();
-                dropped.push(oldest);
+            b.by_first_seq.insert(first, Arc::new(rows));
+            // A reader far behind: the oldest go here after all, though rarely.
+            if b.rows > 2 * self.capacity {
+                b.trim(self.capacity, None, &mut dropped);
             }
         }
         // Freed outside the lock: the relay may be waiting for it.
@@ -80,13 +114,19 @@ impl RecentJournal {
     }
 
     /// Up to `limit` rows after `position`, in seq order, as far as they run on without a gap;
-    /// None when the row right after `position` is not here (read the database instead).
+    /// None when the row right after `position` is not here (read the database instead). The
+    /// reader has read up to `position`: what is kept up to there, and beyond the capacity, is
+    /// let go.
     pub fn after(&self, position: i64, limit: usize) -> Option<Vec<ChainedTransfer>> {
+        self.unread.store(0, Ordering::Relaxed);
         let want = position.checked_add(1)?;
-        // The batches needed, taken under the lock; their rows are copied outside it.
-        let mut run: Vec<(usize, usize, Arc<[ChainedTransfer]>)> = Vec::new();
+        // The batches needed, taken under the lock; their rows are copied, and those let go
+        // freed, outside it.
+        let mut run: Vec<(usize, usize, Arc<Vec<ChainedTransfer>>)> = Vec::new();
+        let mut dropped = Vec::new();
         {
-            let b = self.batches.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut b = self.batches.lock().unwrap_or_else(PoisonError::into_inner);
+            b.trim(self.capacity, Some(position), &mut dropped);
             let holding = b.by_first_seq.range(..=want).next_back();
             let (mut next, mut taken) = (want, 0);
             for (&first, rows) in holding.into_iter().chain(b.by_first_seq.range(want.saturating_add(1)..)) {
@@ -101,6 +141,7 @@ impl RecentJournal {
                 next += i64::try_from(count).ok()?;
             }
         }
+        drop(dropped);
         if run.is_empty() {
             return None;
         }
@@ -215,6 +256,28 @@ mod tests {
         let none = RecentJournal::new(0);
         none.committed(batch(1..=3));
         assert_eq!(seqs(none.after(0, 100)), None);
+    }
+
+    #[test]
+    fn rows_read_are_let_go_and_nothing_is_kept_while_nobody_reads() {
+        let recent = RecentJournal::new(100);
+        recent.committed(batch(1..=2));
+        recent.committed(batch(3..=4));
+        assert_eq!(seqs(recent.after(2, 100)), Some(vec![3, 4]));
+        assert_eq!(seqs(recent.after(0, 100)), None, "rows 1-2 were read, and let go");
+        assert_eq!(recent.batches.lock().unwrap().rows, 2);
+        // The relay runs elsewhere: once enough batches went unread, nothing is kept.
+        for seq in 5..=5 + IDLE_AFTER_BATCHES as i64 {
+            recent.committed(batch(seq..=seq));
+        }
+        assert_eq!(recent.batches.lock().unwrap().rows, 0);
+        let next = 6 + IDLE_AFTER_BATCHES as i64;
+        recent.committed(batch(next..=next));
+        assert_eq!(recent.batches.lock().unwrap().rows, 0);
+        // A read comes: from then on, batches are kept again.
+        assert_eq!(seqs(recent.after(next, 100)), None);
+        recent.committed(batch(next + 1..=next + 1));
+        assert_eq!(seqs(recent.after(next, 100)), Some(vec![next + 1]));
     }
 
     #[test]
