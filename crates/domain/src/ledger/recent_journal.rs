@@ -17,38 +17,58 @@
 use super::store::ChainedTransfer;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 
 /// Rows kept by default: at the relay's 200 ms tick this covers 80,000 transfers a second, far
 /// above what one instance commits; a relay further behind reads the database.
 pub const DEFAULT_CAPACITY: usize = 16_384;
 
-/// Batches committed with no read in between after which nobody is taken to be reading (the
-/// relay's lease is held by another instance): nothing more is kept until a read comes.
-const IDLE_AFTER_BATCHES: usize = 4_096;
+type Batch = Arc<Vec<ChainedTransfer>>;
 
 #[derive(Debug)]
 pub struct RecentJournal {
     capacity: usize,
-    batches: Mutex<Batches>,
-    /// Batches committed since the last read.
-    unread: AtomicUsize,
+    /// Committed batches on their way in. The batch thread only sends: it never waits for the
+    /// lock below, whose holder, on a busy machine, the kernel may have put aside mid-read.
+    inbox: mpsc::Sender<Vec<ChainedTransfer>>,
+    /// Rows sent and not yet taken in by a read.
+    sent: AtomicUsize,
+    kept: Mutex<Kept>,
 }
 
-#[derive(Debug, Default)]
-struct Batches {
+#[derive(Debug)]
+struct Kept {
+    inbox: mpsc::Receiver<Vec<ChainedTransfer>>,
     /// Each committed batch's rows (consecutive seqs), by its first seq. Batches in flight
     /// together may report their commits out of order, so they are kept sorted, not appended.
-    by_first_seq: BTreeMap<i64, Arc<Vec<ChainedTransfer>>>,
+    by_first_seq: BTreeMap<i64, Batch>,
     rows: usize,
 }
 
-impl Batches {
-    /// Takes out the oldest batches until at most `keep` rows are left, or (with `read_to`)
-    /// every batch wholly at or before that position too.
-    fn trim(&mut self, keep: usize, read_to: Option<i64>, out: &mut Vec<Arc<Vec<ChainedTransfer>>>) {
+impl Kept {
+    fn take_in(&mut self, rows: Vec<ChainedTransfer>, out: &mut Vec<Batch>) {
+        let (Some(first), Some(last)) = (rows.first().map(|r| r.seq), rows.last().map(|r| r.seq)) else { return };
+        debug_assert!(rows.iter().zip(first..).all(|(r, seq)| r.seq == seq), "a batch's rows are consecutive");
+        // Batches committed one after another never share a seq, whatever order they are
+        // reported in. One that does means the journal went back (a database restored, or
+        // failed over to a replica that lacked the last commits): what is kept from that seq
+        // on is no longer the journal, so it goes.
+        let holding_first = self.by_first_seq.range(..=first).next_back().filter(|&(&f, r)| ends_after(f, r, first));
+        let overlapping = holding_first.or_else(|| self.by_first_seq.range(first..=last).next()).map(|(&f, _)| f);
+        if let Some(from) = overlapping {
+            let gone = self.by_first_seq.split_off(&from);
+            self.rows -= gone.values().map(|r| r.len()).sum::<usize>();
+            out.extend(gone.into_values());
+        }
+        self.rows += rows.len();
+        self.by_first_seq.insert(first, Arc::new(rows));
+    }
+
+    /// Takes out every batch wholly at or before `read_to`, then the oldest until at most
+    /// `keep` rows are left.
+    fn trim(&mut self, keep: usize, read_to: i64, out: &mut Vec<Batch>) {
         while let Some(entry) = self.by_first_seq.first_entry() {
-            let read = read_to.is_some_and(|p| !ends_after(*entry.key(), entry.get(), p.saturating_add(1)));
+            let read = !ends_after(*entry.key(), entry.get(), read_to.saturating_add(1));
             if !(read || self.rows > keep) {
                 break;
             }
@@ -60,57 +80,36 @@ impl Batches {
 }
 
 impl RecentJournal {
-    /// Keeps up to about `capacity` rows not yet read (a batch is kept or dropped whole); 0
-    /// keeps none.
+    /// Keeps up to about `capacity` rows not yet read (a batch is kept or dropped whole), and
+    /// up to twice that waiting for a read; 0 keeps none.
     pub fn new(capacity: usize) -> Self {
-        Self { capacity, batches: Mutex::new(Batches::default()), unread: AtomicUsize::new(0) }
+        let (inbox, received) = mpsc::channel();
+        Self {
+            capacity,
+            inbox,
+            sent: AtomicUsize::new(0),
+            kept: Mutex::new(Kept { inbox: received, by_first_seq: BTreeMap::new(), rows: 0 }),
+        }
     }
 
     /// The rows of one batch, in seq order, once its commit succeeded: never before, since
-    /// `after` hands them out as committed. Moved in, not copied: the batch thread calls this,
-    /// and it is the ledger's serial section. So rows are freed by the reader (`after`), which
-    /// trims what it has read, not here: freed here, long after they were written, they were
-    /// cold in the cache and cost the batch thread a microsecond per transfer (bench/RESULTS.md).
+    /// `after` hands them out as committed. Moved in, not copied, and without a lock: the batch
+    /// thread calls this, and it is the ledger's serial section. The reader (`after`) takes
+    /// them in and lets go of what it has read.
     pub fn committed(&self, rows: Vec<ChainedTransfer>) {
-        let Some(first) = rows.first().map(|r| r.seq) else { return };
-        if self.capacity == 0 {
+        let n = rows.len();
+        if n == 0 || self.capacity == 0 {
             return;
         }
-        debug_assert!(rows.iter().zip(first..).all(|(r, seq)| r.seq == seq), "a batch's rows are consecutive");
-        let last = rows.last().map_or(first, |r| r.seq);
-        let mut dropped = Vec::new();
-        {
-            let mut b = self.batches.lock().unwrap_or_else(PoisonError::into_inner);
-            let unread = self.unread.fetch_add(1, Ordering::Relaxed);
-            if unread >= IDLE_AFTER_BATCHES {
-                // Nobody reads here: keep nothing, and let go of what was kept, once.
-                if unread == IDLE_AFTER_BATCHES {
-                    b.trim(0, None, &mut dropped);
-                }
-                drop(b);
-                drop(dropped);
-                return;
-            }
-            // Batches committed one after another never share a seq, whatever order they are
-            // reported in. One that does means the journal went back (a database restored, or
-            // failed over to a replica that lacked the last commits): what is kept from that
-            // seq on is no longer the journal, so it goes.
-            let holding_first = b.by_first_seq.range(..=first).next_back().filter(|&(&f, r)| ends_after(f, r, first));
-            let overlapping = holding_first.or_else(|| b.by_first_seq.range(first..=last).next()).map(|(&f, _)| f);
-            if let Some(from) = overlapping {
-                let gone = b.by_first_seq.split_off(&from);
-                b.rows -= gone.values().map(|r| r.len()).sum::<usize>();
-                dropped.extend(gone.into_values());
-            }
-            b.rows += rows.len();
-            b.by_first_seq.insert(first, Arc::new(rows));
-            // A reader far behind: the oldest go here after all, though rarely.
-            if b.rows > 2 * self.capacity {
-                b.trim(self.capacity, None, &mut dropped);
-            }
+        // Nobody reads here (another instance holds the relay's lease), or the reader is far
+        // behind: what waits is bounded, and a batch beyond it is not kept.
+        if self.sent.fetch_add(n, Ordering::Relaxed) + n > 2 * self.capacity {
+            self.sent.fetch_sub(n, Ordering::Relaxed);
+            return;
         }
-        // Freed outside the lock: the relay may be waiting for it.
-        drop(dropped);
+        if self.inbox.send(rows).is_err() {
+            self.sent.fetch_sub(n, Ordering::Relaxed);
+        }
     }
 
     /// Up to `limit` rows after `position`, in seq order, as far as they run on without a gap;
@@ -118,18 +117,21 @@ impl RecentJournal {
     /// reader has read up to `position`: what is kept up to there, and beyond the capacity, is
     /// let go.
     pub fn after(&self, position: i64, limit: usize) -> Option<Vec<ChainedTransfer>> {
-        self.unread.store(0, Ordering::Relaxed);
         let want = position.checked_add(1)?;
         // The batches needed, taken under the lock; their rows are copied, and those let go
         // freed, outside it.
-        let mut run: Vec<(usize, usize, Arc<Vec<ChainedTransfer>>)> = Vec::new();
+        let mut run: Vec<(usize, usize, Batch)> = Vec::new();
         let mut dropped = Vec::new();
         {
-            let mut b = self.batches.lock().unwrap_or_else(PoisonError::into_inner);
-            b.trim(self.capacity, Some(position), &mut dropped);
-            let holding = b.by_first_seq.range(..=want).next_back();
+            let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+            while let Ok(rows) = kept.inbox.try_recv() {
+                self.sent.fetch_sub(rows.len(), Ordering::Relaxed);
+                kept.take_in(rows, &mut dropped);
+            }
+            kept.trim(self.capacity, position, &mut dropped);
+            let holding = kept.by_first_seq.range(..=want).next_back();
             let (mut next, mut taken) = (want, 0);
-            for (&first, rows) in holding.into_iter().chain(b.by_first_seq.range(want.saturating_add(1)..)) {
+            for (&first, rows) in holding.into_iter().chain(kept.by_first_seq.range(want.saturating_add(1)..)) {
                 // A batch starting after `next` leaves a gap; one ending before it lacks `next`.
                 let Some(skip) = usize::try_from(next - first).ok().filter(|&s| s < rows.len()) else { break };
                 let count = (rows.len() - skip).min(limit - taken);
@@ -150,6 +152,13 @@ impl RecentJournal {
             out.extend(rows[*skip..*skip + *count].iter().cloned());
         }
         Some(out)
+    }
+
+    /// Rows kept and waiting, for tests.
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.rows + self.sent.load(Ordering::Relaxed)
     }
 }
 
@@ -259,25 +268,22 @@ mod tests {
     }
 
     #[test]
-    fn rows_read_are_let_go_and_nothing_is_kept_while_nobody_reads() {
+    fn rows_read_are_let_go_and_what_waits_unread_is_bounded() {
         let recent = RecentJournal::new(100);
         recent.committed(batch(1..=2));
         recent.committed(batch(3..=4));
         assert_eq!(seqs(recent.after(2, 100)), Some(vec![3, 4]));
         assert_eq!(seqs(recent.after(0, 100)), None, "rows 1-2 were read, and let go");
-        assert_eq!(recent.batches.lock().unwrap().rows, 2);
-        // The relay runs elsewhere: once enough batches went unread, nothing is kept.
-        for seq in 5..=5 + IDLE_AFTER_BATCHES as i64 {
-            recent.committed(batch(seq..=seq));
+        assert_eq!(recent.held(), 2);
+        // The relay runs elsewhere: no more than twice the capacity waits.
+        for first in (5..1_005).step_by(10) {
+            recent.committed(batch(first..=first + 9));
         }
-        assert_eq!(recent.batches.lock().unwrap().rows, 0);
-        let next = 6 + IDLE_AFTER_BATCHES as i64;
-        recent.committed(batch(next..=next));
-        assert_eq!(recent.batches.lock().unwrap().rows, 0);
-        // A read comes: from then on, batches are kept again.
-        assert_eq!(seqs(recent.after(next, 100)), None);
-        recent.committed(batch(next + 1..=next + 1));
-        assert_eq!(seqs(recent.after(next, 100)), Some(vec![next + 1]));
+        assert_eq!(recent.held(), 2 + 200);
+        // A read comes: the read rows and, beyond the capacity, the oldest go.
+        assert_eq!(seqs(recent.after(4, 3)), None, "rows 5-104 went");
+        assert_eq!(recent.held(), 100);
+        assert_eq!(seqs(recent.after(104, 3)), Some(vec![105, 106, 107]));
     }
 
     #[test]
