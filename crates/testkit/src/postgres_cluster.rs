@@ -1,9 +1,9 @@
 //! A PostgreSQL server of a test's own, for tests that crash the database: `initdb` into a
-//! temp dir, the postmaster on a free loopback port. `crash` SIGKILLs the postmaster and all
-//! its children at once (every backend mid-statement, as a lost container would), and
-//! `restart` on the same data runs PostgreSQL's crash recovery from the WAL; `signal("STOP")`
-//! and `signal("CONT")` freeze and thaw it. The shared server on 5432 that other tests use is
-//! never touched.
+//! temp dir, the postmaster on a loopback port that the kernel hands no other socket
+//! (`restartable_port`). `crash` SIGKILLs the postmaster and all its children at once (every
+//! backend mid-statement, as a lost container would), and `restart` on the same data runs
+//! PostgreSQL's crash recovery from the WAL; `signal("STOP")` and `signal("CONT")` freeze and
+//! thaw it. The shared server on 5432 that other tests use is never touched.
 //!
 //! The binaries are PostgreSQL's own (`PG_BINDIR`, else `pg_config --bindir`, else the newest
 //! under Debian's `/usr/lib/postgresql`). PostgreSQL refuses to run as root, so under root (CI)
@@ -11,7 +11,7 @@
 //! child is the postmaster itself.
 
 use crate::TempDir;
-use crate::node::free_port;
+use crate::node::restartable_port;
 use sqlx::Connection;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -57,7 +57,7 @@ impl Cluster {
             let chown = Command::new("chown").args(["postgres:postgres"]).arg(dir.path()).status().unwrap();
             assert!(chown.success(), "chown of the cluster's directory to postgres");
         }
-        let mut cluster = Self { dir, bindir: bindir(), port: free_port(), postmaster: None };
+        let mut cluster = Self { dir, bindir: bindir(), port: restartable_port(), postmaster: None };
         let data = cluster.data();
         let out = cluster
             .command("initdb")

@@ -1,9 +1,10 @@
 //! A Redis server of a test's own, for tests that restart it: `redis-server` (`REDIS_SERVER`, else
-//! from PATH) on a free loopback port, keeping nothing on disk, so a restart forgets every key
-//! and every subscriber, as a failed-over or restarted production Redis does. The shared server
-//! on 6379 that other tests use is never touched.
+//! from PATH) on a loopback port that the kernel hands no other socket (`restartable_port`),
+//! keeping nothing on disk, so a restart forgets every key and every subscriber, as a
+//! failed-over or restarted production Redis does. The shared server on 6379 that other tests
+//! use is never touched.
 
-use crate::node::free_port;
+use crate::node::restartable_port;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start() -> Self {
-        let mut server = Self { port: free_port(), child: None };
+        let mut server = Self { port: restartable_port(), child: None };
         server.restart();
         server
     }
