@@ -43,14 +43,21 @@ pub(crate) fn known_versions() -> Vec<i64> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    /// A fresh database at the schema just before migration `version`, for a test that writes
+    /// rows there and then migrates the rest of the way.
+    async fn database_before(version: i64) -> (String, sqlx::PgPool) {
+        let url = pb_testkit::postgres::fresh_database().await;
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let before = super::MIGRATIONS.iter().position(|(v, _, _)| *v == version).unwrap();
+        super::migrator_of(&super::MIGRATIONS[..before]).run(&pool).await.unwrap();
+        (url, pool)
+    }
+
     /// Migration 14 links the rows written before it: each account's history chain and last
     /// row, from a journal of three transfers among three accounts.
     #[tokio::test]
     async fn history_links_are_filled_in_for_rows_written_before() {
-        let url = pb_testkit::postgres::fresh_database().await;
-        let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        let before = super::MIGRATIONS.iter().position(|(v, _, _)| *v == 14).unwrap();
-        super::migrator_of(&super::MIGRATIONS[..before]).run(&pool).await.unwrap();
+        let (url, pool) = database_before(14).await;
         let ids = [uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7()];
         for id in ids {
             sqlx::query(
@@ -103,10 +110,7 @@ mod tests {
     /// they were, the journal is not rewritten, and every rule still refuses what it refused.
     #[tokio::test]
     async fn check_domains_keep_every_rule_without_rewriting_the_journal() {
-        let url = pb_testkit::postgres::fresh_database().await;
-        let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        let before = super::MIGRATIONS.iter().position(|(v, _, _)| *v == 15).unwrap();
-        super::migrator_of(&super::MIGRATIONS[..before]).run(&pool).await.unwrap();
+        let (url, pool) = database_before(15).await;
         let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
         sqlx::query(
             "INSERT INTO ledger_accounts (id, asset, owner_id, code, name, flags, created_at, credits_posted)
