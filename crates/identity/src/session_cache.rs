@@ -27,11 +27,18 @@ const MAX_ENTRIES: usize = 100_000;
 const RESUBSCRIBE_FIRST: Duration = Duration::from_secs(1);
 const RESUBSCRIBE_MAX: Duration = Duration::from_secs(30);
 
+/// What a session token stands for: shared by the cache and the requests it serves, so a hit
+/// is a reference count, not a copy of every string in the records (a dozen allocations per
+/// authenticated request, on every route).
 #[derive(Clone)]
-pub(crate) struct Cached {
+pub(crate) struct SignedIn {
     pub session: SessionRecord,
     pub user: UserRecord,
     pub memberships: Vec<Membership>,
+}
+
+struct Cached {
+    signed_in: Arc<SignedIn>,
     until: i64,
 }
 
@@ -95,23 +102,17 @@ impl SessionCache {
     }
 
     /// The cached session, and the epoch to hand back to `put` if it is read from the store.
-    pub(crate) fn get(&self, key: &[u8], now: i64) -> (Option<Cached>, u64) {
+    pub(crate) fn get(&self, key: &[u8], now: i64) -> (Option<Arc<SignedIn>>, u64) {
         match self.entries.lock() {
-            Ok(e) => (e.by_token.get(key).filter(|c| e.listening && now < c.until).cloned(), e.epoch),
+            Ok(e) => {
+                (e.by_token.get(key).filter(|c| e.listening && now < c.until).map(|c| c.signed_in.clone()), e.epoch)
+            }
             Err(_) => (None, u64::MAX),
         }
     }
 
     /// Caches what was read since `get` returned `epoch`, unless something was forgotten since.
-    pub(crate) fn put(
-        &self,
-        key: Vec<u8>,
-        epoch: u64,
-        session: SessionRecord,
-        user: UserRecord,
-        memberships: Vec<Membership>,
-        now: i64,
-    ) {
+    pub(crate) fn put(&self, key: Vec<u8>, epoch: u64, signed_in: Arc<SignedIn>, now: i64) {
         if let Ok(mut e) = self.entries.lock() {
             if e.epoch != epoch || !e.listening {
                 return;
@@ -119,23 +120,24 @@ impl SessionCache {
             if e.by_token.len() >= MAX_ENTRIES {
                 e.by_token.clear();
             }
-            e.by_token.insert(key, Cached { session, user, memberships, until: now + self.ttl_ms });
+            e.by_token.insert(key, Cached { signed_in, until: now + self.ttl_ms });
         }
     }
 
-    /// The session's `last_seen_at` was written: keep the cached copy in step.
+    /// The session's `last_seen_at` was written: keep the cached copy in step (a new copy,
+    /// once a minute per session at most: requests holding the old one keep what they read).
     pub(crate) fn touched(&self, key: &[u8], now: i64) {
         if let Ok(mut e) = self.entries.lock()
             && let Some(c) = e.by_token.get_mut(key)
         {
-            c.session.last_seen_at = now;
+            Arc::make_mut(&mut c.signed_in).session.last_seen_at = now;
         }
     }
 
     fn forget_locally(&self, user_id: &str) {
         if let Ok(mut e) = self.entries.lock() {
             e.epoch = e.epoch.wrapping_add(1);
-            e.by_token.retain(|_, c| c.user.id != user_id);
+            e.by_token.retain(|_, c| c.signed_in.user.id != user_id);
         }
     }
 
@@ -260,6 +262,10 @@ mod tests {
         (session, user)
     }
 
+    fn signed_in(session: SessionRecord, user: UserRecord) -> Arc<SignedIn> {
+        Arc::new(SignedIn { session, user, memberships: Vec::new() })
+    }
+
     #[tokio::test]
     async fn a_read_that_began_before_a_change_is_not_cached_after_it() {
         let cache = SessionCache::start(60_000, Arc::new(Channel::default())).await;
@@ -268,12 +274,12 @@ mod tests {
         let (miss, epoch) = cache.get(b"token", 0);
         assert!(miss.is_none());
         cache.forget("usr_1").await;
-        cache.put(b"token".to_vec(), epoch, session.clone(), user.clone(), Vec::new(), 0);
+        cache.put(b"token".to_vec(), epoch, signed_in(session.clone(), user.clone()), 0);
         assert!(cache.get(b"token", 0).0.is_none(), "the stale read was not cached");
 
         // A read that began after the change is cached, until the user's next change.
         let (_, epoch) = cache.get(b"token", 0);
-        cache.put(b"token".to_vec(), epoch, session, user, Vec::new(), 0);
+        cache.put(b"token".to_vec(), epoch, signed_in(session, user), 0);
         assert!(cache.get(b"token", 1).0.is_some());
         assert!(cache.get(b"token", 60_000).0.is_none(), "expired after the TTL");
         cache.forget("usr_1").await;
@@ -281,10 +287,23 @@ mod tests {
         assert!(!format!("{cache:?}").contains("a@example.com"), "never printed");
     }
 
+    /// A hit shares the cached records; a touch gives the cache a new copy and leaves the one a
+    /// request already holds as it read it.
+    #[tokio::test]
+    async fn a_touch_updates_the_cache_not_what_a_request_holds() {
+        let cache = SessionCache::start(60_000, Arc::new(Channel::default())).await;
+        cache_one(&cache, 0);
+        let held = cache.get(b"token", 1).0.unwrap();
+        assert!(Arc::ptr_eq(&held, &cache.get(b"token", 1).0.unwrap()), "a hit is the cached copy, not a clone");
+        cache.touched(b"token", 61_000);
+        assert_eq!(held.session.last_seen_at, 0);
+        assert_eq!(cache.get(b"token", 2).0.unwrap().session.last_seen_at, 61_000);
+    }
+
     fn cache_one(cache: &SessionCache, now: i64) {
         let (session, user) = records();
         let (_, epoch) = cache.get(b"token", now);
-        cache.put(b"token".to_vec(), epoch, session, user, Vec::new(), now);
+        cache.put(b"token".to_vec(), epoch, signed_in(session, user), now);
     }
 
     #[tokio::test(start_paused = true)]

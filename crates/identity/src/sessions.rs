@@ -3,6 +3,7 @@
 //! `session_cache`), so a revocation on any instance takes effect everywhere at once.
 
 use crate::context::{RequestContext, event};
+use crate::session_cache::SignedIn;
 use crate::{IdentityError, IdentityService};
 use pb_domain::identity::audit::kinds;
 use pb_domain::identity::caller::{Caller, Principal};
@@ -18,18 +19,20 @@ impl IdentityService {
         let now = self.now();
         let key = hash_token(token);
         let (cached, epoch) = self.sessions.as_ref().map_or((None, 0), |c| c.get(&key, now));
-        let (session, user, memberships) = match cached {
-            Some(c) => (c.session, c.user, c.memberships),
+        let signed_in = match cached {
+            Some(s) => s,
             None => {
                 let (session, user) =
                     self.store.session_with_user(&key).await?.ok_or(IdentityError::Unauthenticated)?;
                 let memberships = self.store.memberships(&user.id).await?;
+                let s = std::sync::Arc::new(SignedIn { session, user, memberships });
                 if let Some(cache) = &self.sessions {
-                    cache.put(key.to_vec(), epoch, session.clone(), user.clone(), memberships.clone(), now);
+                    cache.put(key.to_vec(), epoch, s.clone(), now);
                 }
-                (session, user, memberships)
+                s
             }
         };
+        let SignedIn { session, user, memberships } = &*signed_in;
         // Decided on every request, cached or not: expiry and idleness move with the clock.
         let live = session.revoked_at.is_none()
             && now < session.expires_at
@@ -50,7 +53,7 @@ impl IdentityService {
             principal: Principal::Session { user_id: user.id.clone(), session_id: session.id.clone() },
             kind: Some(user.kind),
             staff_role: user.staff_role,
-            memberships,
+            memberships: memberships.clone(),
             email_verified: user.email_verified_at.is_some(),
             mfa_enabled: user.totp_enabled_at.is_some(),
             mfa_verified_at: session.mfa_verified_at,
