@@ -28,8 +28,8 @@ const RESUBSCRIBE_FIRST: Duration = Duration::from_secs(1);
 const RESUBSCRIBE_MAX: Duration = Duration::from_secs(30);
 
 /// What a session token stands for: shared by the cache and the requests it serves, so a hit
-/// is a reference count, not a copy of every string in the records (a dozen allocations per
-/// authenticated request, on every route).
+/// is a reference count, not a copy of every string in the records (up to eleven, on every
+/// authenticated request).
 #[derive(Clone)]
 pub(crate) struct SignedIn {
     pub session: SessionRecord,
