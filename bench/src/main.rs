@@ -44,6 +44,9 @@ struct Args {
     /// Skip the embedded-default (SQLite) run.
     #[arg(long)]
     skip_sqlite: bool,
+    /// Measure only the embedded default (SQLite): no pgbench, no PostgreSQL runs, so no ratio.
+    #[arg(long, conflicts_with_all = ["skip_sqlite", "instructions", "runs", "variants"])]
+    sqlite_only: bool,
     /// Count the server's instructions per transfer under callgrind instead (valgrind; no
     /// pgbench, no SQLite): a figure that repeats from run to run on any machine.
     #[arg(long)]
@@ -79,6 +82,13 @@ async fn main() -> anyhow::Result<()> {
     if args.instructions {
         return count_instructions(&args, &sink).await;
     }
+    if args.sqlite_only {
+        let (mut row, ok) = measure_sqlite(&args, &sink, duration, 0.0).await?;
+        row.ratio = None;
+        report::print(&[row], args.duration);
+        anyhow::ensure!(ok, "ledger verify failed after the SQLite run");
+        return Ok(());
+    }
     let given = given(&args);
     let mut series = vec![compare::Series { variant: given.clone(), runs: Vec::new() }];
     for spec in &args.variants {
@@ -104,14 +114,8 @@ async fn main() -> anyhow::Result<()> {
         // PostgreSQL run (the ratio is to that run's pgbench).
         let (mut rows, ok) = series[0].runs.pop().unwrap_or_default();
         let tps = rows.first().map_or(0.0, |r| r.per_second);
-        let srv = server::Server::start_embedded(&args.binary, &sink.url, &args.server_env).await?;
-        let world = setup::World::build(&srv, &sink, args.customers, args.accounts).await?;
-        let probe = probe::Probe::start(&srv.metrics_url(), srv.pid()).await;
-        let m = workload::run(&srv, &world, workload::Kind::Uniform, args.connections, duration).await;
-        let d = probe.finish(&srv.metrics_url(), srv.pid()).await;
-        rows.push(report::Row::measured("uniform (SQLite, embedded)", args.connections, &m, tps).with(d));
-        let sqlite_ok = srv.ledger_verify()?;
-        println!("ledger verify after the SQLite run: {}", if sqlite_ok { "ok" } else { "FAILED" });
+        let (row, sqlite_ok) = measure_sqlite(&args, &sink, duration, tps).await?;
+        rows.push(row);
         if turns > 1 {
             println!("\nThe last PostgreSQL run of the server as given, with the embedded default beside it:");
         }
@@ -183,6 +187,26 @@ async fn measure_postgres(
 }
 
 /// The server as `--binary` and `--server-env` give it.
+/// The server as given on the embedded default: its uniform row (the ratio to `tps`, pgbench's
+/// TPS of the PostgreSQL run beside it) and whether `ledger verify` passed after it.
+async fn measure_sqlite(
+    args: &Args,
+    sink: &mail_sink::Sink,
+    duration: Duration,
+    tps: f64,
+) -> anyhow::Result<(report::Row, bool)> {
+    let srv = server::Server::start_embedded(&args.binary, &sink.url, &args.server_env).await?;
+    let world = setup::World::build(&srv, sink, args.customers, args.accounts).await?;
+    println!("SQLite setup: {} accounts funded; uniform for {} s", world.accounts.len(), duration.as_secs());
+    let probe = probe::Probe::start(&srv.metrics_url(), srv.pid()).await;
+    let m = workload::run(&srv, &world, workload::Kind::Uniform, args.connections, duration).await;
+    let d = probe.finish(&srv.metrics_url(), srv.pid()).await;
+    let row = report::Row::measured("uniform (SQLite, embedded)", args.connections, &m, tps).with(d);
+    let ok = srv.ledger_verify()?;
+    println!("ledger verify after the SQLite run: {}", if ok { "ok" } else { "FAILED" });
+    Ok((row, ok))
+}
+
 fn given(args: &Args) -> compare::Variant {
     compare::Variant { name: "as given".into(), binary: args.binary.clone(), env: args.server_env.clone() }
 }

@@ -1009,4 +1009,4 @@ impl LedgerStore for PgStore {
     }
 }
 
-pb_store_sql::impl_ledger_records!(PgStore, sqlx::postgres::PgRow, TRANSFER_COLUMNS, chained);
+pb_store_sql::impl_ledger_records!(PgStore, sqlx::postgres::PgRow, TRANSFER_COLUMNS, chained, writes = pool);

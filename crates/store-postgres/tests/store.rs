@@ -100,6 +100,11 @@ mod ledger {
     }
 
     #[tokio::test]
+    async fn text_round_trips_exactly() {
+        contract::text_round_trips_exactly(&migrated().await).await;
+    }
+
+    #[tokio::test]
     async fn amounts_beyond_64_bits_are_exact() {
         contract::amounts_beyond_64_bits_are_exact(&migrated().await).await;
     }

@@ -3,10 +3,11 @@
 //! with the store's own transfer columns and row parser, which it passes in.
 
 /// Expands both impls for a store type with a `pool` field, given its row type, the column
-/// list of a journal row and the function that parses one into a `ChainedTransfer`.
+/// list of a journal row, the function that parses one into a `ChainedTransfer`, and the pool
+/// field its writes go through (`writes = pool`; SQLite's is its one writer connection).
 #[macro_export]
 macro_rules! impl_ledger_records {
-    ($store:ty, $row:ty, $transfer_columns:expr, $chained:path) => {
+    ($store:ty, $row:ty, $transfer_columns:expr, $chained:path, writes = $writes:ident) => {
         const _: () = {
             use pb_domain::StoreError;
             use pb_domain::ledger::Amount;
@@ -108,7 +109,7 @@ macro_rules! impl_ledger_records {
                     )
                     .bind(consumer)
                     .bind(position)
-                    .execute(&self.pool)
+                    .execute(&self.$writes)
                     .await
                     .map_err(store_error)?;
                     Ok(())
@@ -133,7 +134,7 @@ macro_rules! impl_ledger_records {
                     .bind(a.status.as_str())
                     .bind(&a.maker)
                     .bind(a.created_at)
-                    .execute(&self.pool)
+                    .execute(&self.$writes)
                     .await
                     .map_err(store_error)?;
                     Ok(())
@@ -183,7 +184,7 @@ macro_rules! impl_ledger_records {
                     .bind(d.transfer_id.map(|t| t.0.to_string()))
                     .bind(&d.failure)
                     .bind(d.decided_at)
-                    .execute(&self.pool)
+                    .execute(&self.$writes)
                     .await
                     .map_err(store_error)?;
                     Ok(done.rows_affected() == 1)

@@ -17,7 +17,7 @@ impl LeaseStore for SqliteStore {
         .bind(holder)
         .bind(now.saturating_add(ttl_ms))
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| StoreError::Other(e.to_string()))?;
         Ok(taken.rows_affected() == 1)
@@ -27,7 +27,7 @@ impl LeaseStore for SqliteStore {
         sqlx::query("DELETE FROM leases WHERE name = ?1 AND holder = ?2")
             .bind(name)
             .bind(holder)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| StoreError::Other(e.to_string()))?;
         Ok(())

@@ -2,11 +2,12 @@
 //! write lock at the start of each batch, so the balance check and the debit are one step.
 
 use crate::SqliteStore;
+use crate::ledger_batch::SqliteLedgerTx;
 use async_trait::async_trait;
 use pb_domain::StoreError;
 use pb_domain::ledger::account::{Account, AccountFlags, AccountId, Balances};
 use pb_domain::ledger::asset::AssetCode;
-use pb_domain::ledger::batch::{ClaimedAndLocked, LedgerTx, execute_batch};
+use pb_domain::ledger::batch::execute_batch;
 use pb_domain::ledger::engine::PendingState;
 use pb_domain::ledger::store::*;
 use pb_domain::ledger::transfer::{Transfer, TransferFlags, TransferId};
@@ -14,11 +15,25 @@ use pb_store_sql::store_error;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
-const ACCOUNT_COLUMNS: &str = "id, asset, owner_id, code, name, parent_id, flags, debits_pending AS dp, \
-    debits_posted AS dq, credits_pending AS cp, credits_posted AS cq, created_at, last_seq";
-const TRANSFER_COLUMNS: &str = "seq, id, debit_account_id, credit_account_id, amount, asset, code, flags, \
-    pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after, created_at, prev_hash, hash, \
-    debit_prev, credit_prev";
+/// The columns `account` reads, as a literal for `concat!` (statements of constant text).
+macro_rules! account_columns {
+    () => {
+        "id, asset, owner_id, code, name, parent_id, flags, debits_pending AS dp, debits_posted AS dq, \
+         credits_pending AS cp, credits_posted AS cq, created_at, last_seq"
+    };
+}
+/// The columns `chained` reads, as a literal for `concat!`.
+macro_rules! transfer_columns {
+    () => {
+        "seq, id, debit_account_id, credit_account_id, amount, asset, code, flags, pending_id, expires_at, \
+         description, metadata, debit_balance_after, credit_balance_after, created_at, prev_hash, hash, \
+         debit_prev, credit_prev"
+    };
+}
+pub(crate) use {account_columns, transfer_columns};
+
+const ACCOUNT_COLUMNS: &str = account_columns!();
+const TRANSFER_COLUMNS: &str = transfer_columns!();
 
 fn corrupt(what: &str) -> sqlx::Error {
     sqlx::Error::Protocol(format!("unreadable {what}"))
@@ -34,7 +49,7 @@ fn parse_opt<T: std::str::FromStr>(r: &SqliteRow, col: &str) -> Result<Option<T>
     s.map(|s| s.parse().map_err(|_| corrupt(col))).transpose()
 }
 
-fn account(r: &SqliteRow) -> Result<Account, sqlx::Error> {
+pub(crate) fn account(r: &SqliteRow) -> Result<Account, sqlx::Error> {
     let asset: String = r.try_get("asset")?;
     Ok(Account {
         id: AccountId(parse(r, "id")?),
@@ -55,7 +70,7 @@ fn account(r: &SqliteRow) -> Result<Account, sqlx::Error> {
     })
 }
 
-fn chained(r: &SqliteRow) -> Result<ChainedTransfer, sqlx::Error> {
+pub(crate) fn chained(r: &SqliteRow) -> Result<ChainedTransfer, sqlx::Error> {
     let metadata: String = r.try_get("metadata")?;
     Ok(ChainedTransfer {
         seq: r.try_get("seq")?,
@@ -91,195 +106,9 @@ fn placeholders(n: usize) -> String {
     (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-struct SqliteLedgerTx {
-    tx: Transaction<'static, Sqlite>,
-    /// The journal rows `write` wrote, for `SqliteStore::recent` once the batch has committed.
-    wrote: Vec<ChainedTransfer>,
-}
-
-impl SqliteLedgerTx {
-    async fn claim_keys(
-        &mut self,
-        claims: &[&Idempotency],
-        now_ms: i64,
-    ) -> Result<Vec<Option<(Vec<u8>, String)>>, StoreError> {
-        let mut out = Vec::with_capacity(claims.len());
-        for c in claims {
-            let existing: Option<(Vec<u8>, String)> =
-                sqlx::query_as("SELECT fingerprint, outcome FROM idempotency_keys WHERE owner_id = $1 AND key = $2")
-                    .bind(&c.owner)
-                    .bind(&c.key)
-                    .fetch_optional(&mut *self.tx)
-                    .await
-                    .map_err(store_error)?;
-            if existing.is_none() {
-                sqlx::query("INSERT INTO idempotency_keys (owner_id, key, fingerprint, outcome, created_at) VALUES ($1, $2, $3, '', $4)")
-                    .bind(&c.owner)
-                    .bind(&c.key)
-                    .bind(&c.fingerprint)
-                    .bind(now_ms)
-                    .execute(&mut *self.tx)
-                    .await
-                    .map_err(store_error)?;
-            }
-            out.push(existing);
-        }
-        Ok(out)
-    }
-
-    async fn lock_accounts(&mut self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
-        // The IMMEDIATE transaction already holds the database's write lock.
-        let mut q = sqlx::query(sql(format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id IN ({}) ORDER BY id",
-            placeholders(ids.len())
-        )));
-        for id in ids {
-            q = q.bind(id.0.to_string());
-        }
-        let rows = q.fetch_all(&mut *self.tx).await.map_err(store_error)?;
-        rows.iter().map(account).collect::<Result<_, _>>().map_err(store_error)
-    }
-
-    async fn lock_head(&mut self) -> Result<(i64, [u8; 32]), StoreError> {
-        let (seq, hash): (i64, Vec<u8>) = sqlx::query_as("SELECT seq, hash FROM ledger_head WHERE id = 1")
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(store_error)?;
-        Ok((seq, hash.try_into().map_err(|_| StoreError::Other("ledger head hash is not 32 bytes".into()))?))
-    }
-
-    async fn write_counters_and_outcomes(
-        &mut self,
-        accounts: &[Account],
-        outcomes: &[(&Idempotency, String)],
-    ) -> Result<(), StoreError> {
-        for a in accounts {
-            let b = a.balances;
-            sqlx::query(
-                "UPDATE ledger_accounts SET debits_pending = $2, debits_posted = $3, credits_pending = $4, credits_posted = $5,
-                     last_seq = $6 WHERE id = $1",
-            )
-            .bind(a.id.0.to_string())
-            .bind(b.debits_pending.to_string())
-            .bind(b.debits_posted.to_string())
-            .bind(b.credits_pending.to_string())
-            .bind(b.credits_posted.to_string())
-            .bind(a.last_seq)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(store_error)?;
-        }
-        for (k, outcome) in outcomes {
-            sqlx::query("UPDATE idempotency_keys SET outcome = $3 WHERE owner_id = $1 AND key = $2")
-                .bind(&k.owner)
-                .bind(&k.key)
-                .bind(outcome)
-                .execute(&mut *self.tx)
-                .await
-                .map_err(store_error)?;
-        }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl LedgerTx for SqliteLedgerTx {
-    async fn claim_and_lock(
-        &mut self,
-        claims: &[&Idempotency],
-        now_ms: i64,
-        ids: &[AccountId],
-    ) -> Result<ClaimedAndLocked, StoreError> {
-        let prior = self.claim_keys(claims, now_ms).await?;
-        let accounts = if ids.is_empty() { Vec::new() } else { self.lock_accounts(ids).await? };
-        Ok(ClaimedAndLocked { prior, accounts, head: self.lock_head().await? })
-    }
-
-    async fn transfers_by_id(&mut self, ids: &[TransferId]) -> Result<Vec<Transfer>, StoreError> {
-        let mut q = sqlx::query(sql(format!(
-            "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id IN ({})",
-            placeholders(ids.len())
-        )));
-        for id in ids {
-            q = q.bind(id.0.to_string());
-        }
-        let rows = q.fetch_all(&mut *self.tx).await.map_err(store_error)?;
-        rows.iter().map(|r| chained(r).map(|c| c.transfer)).collect::<Result<_, _>>().map_err(store_error)
-    }
-
-    async fn resolutions(&mut self, pending_ids: &[TransferId]) -> Result<Vec<(TransferId, bool)>, StoreError> {
-        let mut q = sqlx::query_as::<_, (String, i64)>(sql(format!(
-            "SELECT pending_id, flags FROM ledger_transfers WHERE pending_id IN ({})",
-            placeholders(pending_ids.len())
-        )));
-        for id in pending_ids {
-            q = q.bind(id.0.to_string());
-        }
-        let rows = q.fetch_all(&mut *self.tx).await.map_err(store_error)?;
-        rows.into_iter()
-            .map(|(id, flags)| {
-                let id = id.parse().map_err(|_| StoreError::Other("unreadable pending_id".into()))?;
-                Ok((TransferId(id), TransferFlags::from_bits(flags).post_pending))
-            })
-            .collect()
-    }
-
-    async fn write(
-        &mut self,
-        accounts: Vec<Account>,
-        outcomes: &[(&Idempotency, String)],
-        journal: &[ChainedTransfer],
-    ) -> Result<(), StoreError> {
-        self.write_counters_and_outcomes(&accounts, outcomes).await?;
-        let Some(last) = journal.last() else { return Ok(()) };
-        for c in journal {
-            let t = &c.transfer;
-            sqlx::query(
-                "INSERT INTO ledger_transfers (seq, id, debit_account_id, credit_account_id, amount, asset, code, flags,
-                     pending_id, expires_at, description, metadata, debit_balance_after, credit_balance_after, created_at,
-                     prev_hash, hash, debit_prev, credit_prev)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-            )
-            .bind(c.seq)
-            .bind(t.id.0.to_string())
-            .bind(t.debit_account_id.0.to_string())
-            .bind(t.credit_account_id.0.to_string())
-            .bind(t.amount.to_string())
-            .bind(&t.asset)
-            .bind(&t.code)
-            .bind(t.flags.bits())
-            .bind(t.pending_id.map(|p| p.0.to_string()))
-            .bind(t.expires_at)
-            .bind(&t.description)
-            .bind(serde_json::to_string(&t.metadata).unwrap_or_else(|_| "{}".into()))
-            .bind(t.debit_balance_after.map(|b| b.to_string()))
-            .bind(t.credit_balance_after.map(|b| b.to_string()))
-            .bind(t.created_at)
-            .bind(&c.prev_hash)
-            .bind(&c.hash)
-            .bind(c.debit_prev)
-            .bind(c.credit_prev)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(store_error)?;
-        }
-        sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(last.seq)
-            .bind(&last.hash)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(store_error)?;
-        Ok(())
-    }
-
-    fn wrote(&mut self, journal: Vec<ChainedTransfer>) {
-        self.wrote = journal;
-    }
-}
-
 impl SqliteStore {
     async fn begin_immediate(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(store_error)
+        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(store_error)
     }
 
     async fn find_account(&self, sql_where: &str, binds: &[&str]) -> Result<Option<Account>, StoreError> {
@@ -300,9 +129,9 @@ impl LedgerStore for SqliteStore {
         idempotency: Option<Idempotency>,
     ) -> Result<Created<Account>, StoreError> {
         let tx = self.begin_immediate().await?;
-        let mut ltx = SqliteLedgerTx { tx, wrote: Vec::new() };
+        let mut ltx = SqliteLedgerTx::new(tx, a.created_at);
         if let Some(k) = &idempotency {
-            let prior = ltx.claim_keys(&[k], a.created_at).await?;
+            let prior = ltx.look_up_keys(&[k]).await?;
             if let Some(Some((fingerprint, outcome))) = prior.into_iter().next() {
                 if fingerprint != k.fingerprint {
                     return Ok(Created::KeyReused);
@@ -314,7 +143,6 @@ impl LedgerStore for SqliteStore {
                 return Ok(Created::Replayed(found));
             }
         }
-        let mut tx = ltx.tx;
         sqlx::query(
             "INSERT INTO ledger_accounts (id, asset, owner_id, code, name, parent_id, flags, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -327,19 +155,14 @@ impl LedgerStore for SqliteStore {
         .bind(a.parent_id.map(|p| p.0.to_string()))
         .bind(a.flags.bits())
         .bind(a.created_at)
-        .execute(&mut *tx)
+        .execute(&mut *ltx.tx)
         .await
         .map_err(store_error)?;
         if let Some(k) = &idempotency {
-            sqlx::query("UPDATE idempotency_keys SET outcome = $3 WHERE owner_id = $1 AND key = $2")
-                .bind(&k.owner)
-                .bind(&k.key)
-                .bind(serde_json::to_string(&a.id).unwrap_or_default())
-                .execute(&mut *tx)
-                .await
-                .map_err(store_error)?;
+            let outcome = serde_json::to_string(&a.id).map_err(|e| StoreError::Other(e.to_string()))?;
+            ltx.record_keys(&[(k, outcome)]).await?;
         }
-        tx.commit().await.map_err(store_error)?;
+        ltx.tx.commit().await.map_err(store_error)?;
         Ok(Created::New(a))
     }
 
@@ -428,7 +251,7 @@ impl LedgerStore for SqliteStore {
 
     async fn execute(&self, commands: &[Command], now_ms: i64) -> Result<Vec<CommandOutcome>, StoreError> {
         let tx = self.begin_immediate().await?;
-        let mut ltx = SqliteLedgerTx { tx, wrote: Vec::new() };
+        let mut ltx = SqliteLedgerTx::new(tx, now_ms);
         let outcomes = execute_batch(&mut ltx, commands, now_ms).await?;
         ltx.tx.commit().await.map_err(store_error)?;
         self.recent.committed(ltx.wrote);
@@ -564,4 +387,4 @@ impl LedgerStore for SqliteStore {
     }
 }
 
-pb_store_sql::impl_ledger_records!(SqliteStore, sqlx::sqlite::SqliteRow, TRANSFER_COLUMNS, chained);
+pb_store_sql::impl_ledger_records!(SqliteStore, sqlx::sqlite::SqliteRow, TRANSFER_COLUMNS, chained, writes = writer);

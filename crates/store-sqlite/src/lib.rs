@@ -3,8 +3,10 @@
 
 mod custody;
 mod identity;
+mod json_rows;
 mod lease;
 mod ledger;
+mod ledger_batch;
 mod migrations;
 mod store;
 

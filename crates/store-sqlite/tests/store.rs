@@ -67,6 +67,12 @@ mod ledger {
     }
 
     #[tokio::test]
+    async fn text_round_trips_exactly() {
+        let (s, _d) = migrated().await;
+        contract::text_round_trips_exactly(&s).await;
+    }
+
+    #[tokio::test]
     async fn amounts_beyond_64_bits_are_exact() {
         let (s, _d) = migrated().await;
         contract::amounts_beyond_64_bits_are_exact(&s).await;

@@ -148,6 +148,32 @@ pub async fn amounts_beyond_64_bits_are_exact(store: &dyn LedgerStore) {
     assert!(report.ok(), "{:?}", report.problems);
 }
 
+/// Text a customer wrote comes back exactly as written: a description and metadata with
+/// quotes, backslashes, control characters and characters beyond ASCII, under a key with the
+/// same (SQLite sends a batch's rows as one JSON parameter; the hash chain covers the text, so
+/// `verify` would see a change too).
+pub async fn text_round_trips_exactly(store: &dyn LedgerStore) {
+    let usd = AssetCode::parse("USD").unwrap();
+    let world = store.system_account("sandbox_world", &usd, 1).await.unwrap();
+    let a = new_account(store, customer("usr_a", "USD")).await;
+    let text = "rent \"May\" \\ 50% \t\n\u{1} é 日本 🦀 [\"x\"] {\"y\":1} ->> '$'";
+    let mut request = transfer(world.id, a.id, 5);
+    request.description = Some(text.into());
+    request.metadata = BTreeMap::from([(text.to_owned(), text.to_owned()), ("plain".into(), String::new())]);
+    let key = "k \"1\" \\ é";
+    let sent = run(store, keyed(key, b"print", request.clone())).await.unwrap();
+    assert_eq!(sent.description.as_deref(), Some(text));
+    let (read, _) = store.transfer(sent.id).await.unwrap().unwrap();
+    assert_eq!(read, sent);
+    assert_eq!(read.metadata, request.metadata);
+    assert_eq!(store.account_transfers(a.id, None, 1).await.unwrap(), vec![sent.clone()]);
+    let replayed = store.execute(&[keyed(key, b"print", request)], 2_000).await.unwrap().remove(0);
+    assert_eq!(replayed, CommandOutcome::Replayed(vec![Ok(sent)]));
+    let (accounts, journal) = store.verification_data().await.unwrap();
+    let report = verify(&accounts, &journal);
+    assert!(report.ok(), "{:?}", report.problems);
+}
+
 /// An account's history, read along both of its sides among other accounts' rows: whole,
 /// page by page, and from a cursor naming another account's transfer (the rows before it).
 pub async fn history_pages_along_both_sides(store: &dyn LedgerStore) {
