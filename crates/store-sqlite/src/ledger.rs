@@ -49,6 +49,30 @@ fn parse_opt<T: std::str::FromStr>(r: &SqliteRow, col: &str) -> Result<Option<T>
     s.map(|s| s.parse().map_err(|_| corrupt(col))).transpose()
 }
 
+/// The link back from journal row `t` along account `$1`'s side of it.
+const PREV: &str = "CASE WHEN t.debit_account_id = $1 THEN t.debit_prev ELSE t.credit_prev END";
+
+/// Account `$1`'s history, newest first, along its chain (migration 0012: no index per side):
+/// each row's seq, link back, time, and whether it posted on the account's side; `go_on` says
+/// whether to follow a row's link. As on PostgreSQL (docs/ledger.md, "History").
+fn walk(go_on: &str) -> String {
+    let row = format!(
+        "t.seq, {PREV}, t.created_at,
+         CASE WHEN t.debit_account_id = $1 THEN t.debit_balance_after ELSE t.credit_balance_after END IS NOT NULL"
+    );
+    format!(
+        "walk (wseq, wprev, wat, posted) AS (
+             SELECT {row} FROM ledger_transfers t WHERE t.seq = (SELECT last_seq FROM ledger_accounts WHERE id = $1)
+             UNION ALL
+             SELECT {row} FROM walk JOIN ledger_transfers t ON t.seq = walk.wprev WHERE {go_on})"
+    )
+}
+
+/// A statement reads back along the chain this much past its start, so that a row whose
+/// batch's clock ran behind an earlier row's is still found (`ledger verify` reports rows
+/// further out of time order).
+const CLOCK_SKEW_MS: i64 = pb_domain::ledger::verify::MAX_CLOCK_SKEW_MS;
+
 pub(crate) fn account(r: &SqliteRow) -> Result<Account, sqlx::Error> {
     let asset: String = r.try_get("asset")?;
     Ok(Account {
@@ -284,10 +308,24 @@ impl LedgerStore for SqliteStore {
         starting_after: Option<TransferId>,
         limit: u32,
     ) -> Result<Vec<Transfer>, StoreError> {
+        // Along the account's chain (`walk`), from its last row, or from the row before the
+        // cursor when the cursor names this account; a cursor naming another account's
+        // transfer pages by its seq, walking past the rows at or after it.
         let rows = sqlx::query(sql(format!(
-            "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers
-             WHERE (debit_account_id = $1 OR credit_account_id = $1)
-               AND ($2 IS NULL OR seq < (SELECT seq FROM ledger_transfers WHERE id = $2))
+            "WITH RECURSIVE cursor AS (SELECT seq AS cseq, {PREV} AS cprev, $1 IN (debit_account_id, credit_account_id) AS ours
+                 FROM ledger_transfers t WHERE id = $2),
+             walk (wseq, wprev, shown) AS (
+                 SELECT t.seq, {PREV}, t.seq < coalesce((SELECT cseq FROM cursor), t.seq + 1)
+                 FROM ledger_transfers t
+                 WHERE t.seq = CASE WHEN $2 IS NULL THEN (SELECT last_seq FROM ledger_accounts WHERE id = $1)
+                     ELSE (SELECT CASE WHEN ours THEN cprev
+                               ELSE (SELECT last_seq FROM ledger_accounts WHERE id = $1) END FROM cursor) END
+                 UNION ALL
+                 SELECT t.seq, {PREV}, walk.shown + (t.seq < coalesce((SELECT cseq FROM cursor), t.seq + 1))
+                 FROM walk JOIN ledger_transfers t ON t.seq = walk.wprev
+                 WHERE walk.shown < $3)
+             SELECT {TRANSFER_COLUMNS} FROM walk JOIN ledger_transfers ON seq = wseq
+             WHERE $2 IS NULL OR seq < (SELECT cseq FROM cursor)
              ORDER BY seq DESC LIMIT $3"
         )))
         .bind(id.0.to_string())
@@ -306,12 +344,14 @@ impl LedgerStore for SqliteStore {
         to_ms: i64,
         limit: u32,
     ) -> Result<Vec<Transfer>, StoreError> {
+        // Back along the chain until a row older than `from_ms` by more than batches' clocks
+        // may disagree (a row's time is its batch's clock; seq order is commit order).
         let rows = sqlx::query(sql(format!(
-            "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers
-             WHERE ((debit_account_id = $1 AND debit_balance_after IS NOT NULL)
-                 OR (credit_account_id = $1 AND credit_balance_after IS NOT NULL))
-               AND created_at >= $2 AND created_at < $3
-             ORDER BY seq LIMIT $4"
+            "WITH RECURSIVE {}
+             SELECT {TRANSFER_COLUMNS} FROM walk JOIN ledger_transfers ON seq = wseq
+             WHERE posted AND wat >= $2 AND wat < $3
+             ORDER BY seq LIMIT $4",
+            walk(&format!("walk.wat >= $2 - {CLOCK_SKEW_MS}"))
         )))
         .bind(id.0.to_string())
         .bind(from_ms)
@@ -324,12 +364,12 @@ impl LedgerStore for SqliteStore {
     }
 
     async fn last_posted_before(&self, id: AccountId, before_ms: i64) -> Result<Option<Transfer>, StoreError> {
+        // The first row back along the chain that is posted and older than `before_ms`.
         let row = sqlx::query(sql(format!(
-            "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers
-             WHERE ((debit_account_id = $1 AND debit_balance_after IS NOT NULL)
-                 OR (credit_account_id = $1 AND credit_balance_after IS NOT NULL))
-               AND created_at < $2
-             ORDER BY seq DESC LIMIT 1"
+            "WITH RECURSIVE {}
+             SELECT {TRANSFER_COLUMNS} FROM walk JOIN ledger_transfers ON seq = wseq
+             WHERE posted AND wat < $2",
+            walk("NOT (walk.posted AND walk.wat < $2)")
         )))
         .bind(id.0.to_string())
         .bind(before_ms)

@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "journal is the outbox", include_str!("../migrations/0009_journal_outbox.sql")),
     (10, "idempotency retention", include_str!("../migrations/0010_idempotency_retention.sql")),
     (11, "history links", include_str!("../migrations/0011_history_links.sql")),
+    (12, "history by links", include_str!("../migrations/0012_history_by_links.sql")),
 ];
 
 pub(crate) fn migrator() -> Migrator {
