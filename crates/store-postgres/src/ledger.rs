@@ -15,6 +15,7 @@ use pb_domain::ledger::batch::{ClaimedAndLocked, LedgerTx, execute_batch};
 use pb_domain::ledger::engine::PendingState;
 use pb_domain::ledger::store::*;
 use pb_domain::ledger::transfer::{Transfer, TransferFlags, TransferId};
+use pb_store_sql::history::{CLOCK_SKEW_MS, PREV, walk};
 use pb_store_sql::store_error;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
@@ -131,30 +132,6 @@ const CLOSING: &str = "WITH
                  AND (SELECT count(*) FROM still) = cardinality($35::uuid[])
                  AND EXISTS (SELECT 1 FROM ledger_head WHERE id = 1 AND seq = $37 AND hash = $38)
                  THEN true ELSE ledger_expect(false) END";
-
-/// The link back from a journal row `t` along the chain of account `$1`.
-const PREV: &str = "CASE WHEN t.debit_account_id = $1 THEN t.debit_prev ELSE t.credit_prev END";
-
-/// Account `$1`'s history, newest first, along its chain (migration 0014): each row's seq,
-/// link back, time, and whether it posted on the account's side; `go_on` says whether to
-/// follow a row's link.
-fn walk(go_on: &str) -> String {
-    let row = format!(
-        "t.seq, {PREV}, t.created_at,
-         CASE WHEN t.debit_account_id = $1 THEN t.debit_balance_after ELSE t.credit_balance_after END IS NOT NULL"
-    );
-    format!(
-        "walk (wseq, wprev, wat, posted) AS (
-             SELECT {row} FROM ledger_transfers t WHERE t.seq = (SELECT last_seq FROM ledger_accounts WHERE id = $1)
-             UNION ALL
-             SELECT {row} FROM walk JOIN ledger_transfers t ON t.seq = walk.wprev WHERE {go_on})"
-    )
-}
-
-/// A statement reads back along the chain this much past its start, so that a row whose
-/// batch's clock ran behind an earlier row's is still found (`ledger verify` reports rows
-/// further out of time order).
-const CLOCK_SKEW_MS: i64 = pb_domain::ledger::verify::MAX_CLOCK_SKEW_MS;
 
 fn sql(s: String) -> sqlx::AssertSqlSafe<String> {
     // Only the constant column lists above are formatted in; values are always bound.

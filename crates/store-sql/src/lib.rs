@@ -10,6 +10,7 @@ pub use serde_json;
 pub use sqlx;
 
 mod custody;
+pub mod history;
 mod identity;
 mod ledger_records;
 

@@ -11,6 +11,7 @@ use pb_domain::ledger::batch::execute_batch;
 use pb_domain::ledger::engine::PendingState;
 use pb_domain::ledger::store::*;
 use pb_domain::ledger::transfer::{Transfer, TransferFlags, TransferId};
+use pb_store_sql::history::{CLOCK_SKEW_MS, PREV, walk};
 use pb_store_sql::store_error;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
@@ -48,30 +49,6 @@ fn parse_opt<T: std::str::FromStr>(r: &SqliteRow, col: &str) -> Result<Option<T>
     let s: Option<String> = r.try_get(col)?;
     s.map(|s| s.parse().map_err(|_| corrupt(col))).transpose()
 }
-
-/// The link back from journal row `t` along account `$1`'s side of it.
-const PREV: &str = "CASE WHEN t.debit_account_id = $1 THEN t.debit_prev ELSE t.credit_prev END";
-
-/// Account `$1`'s history, newest first, along its chain (migration 0012: no index per side):
-/// each row's seq, link back, time, and whether it posted on the account's side; `go_on` says
-/// whether to follow a row's link. As on PostgreSQL (docs/ledger.md, "History").
-fn walk(go_on: &str) -> String {
-    let row = format!(
-        "t.seq, {PREV}, t.created_at,
-         CASE WHEN t.debit_account_id = $1 THEN t.debit_balance_after ELSE t.credit_balance_after END IS NOT NULL"
-    );
-    format!(
-        "walk (wseq, wprev, wat, posted) AS (
-             SELECT {row} FROM ledger_transfers t WHERE t.seq = (SELECT last_seq FROM ledger_accounts WHERE id = $1)
-             UNION ALL
-             SELECT {row} FROM walk JOIN ledger_transfers t ON t.seq = walk.wprev WHERE {go_on})"
-    )
-}
-
-/// A statement reads back along the chain this much past its start, so that a row whose
-/// batch's clock ran behind an earlier row's is still found (`ledger verify` reports rows
-/// further out of time order).
-const CLOCK_SKEW_MS: i64 = pb_domain::ledger::verify::MAX_CLOCK_SKEW_MS;
 
 pub(crate) fn account(r: &SqliteRow) -> Result<Account, sqlx::Error> {
     let asset: String = r.try_get("asset")?;
