@@ -5,6 +5,7 @@
 
 use crate::error::ApiError;
 use crate::error_code::ErrorCode;
+use crate::middleware::request_series::RequestSeries;
 use crate::middleware::{access_log, json_errors, request_id, security_headers};
 use crate::routes::{
     accounts, adjustments, admin, api_keys, auth, businesses, csp_reports, custody, dev, error_codes, health, me,
@@ -16,6 +17,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::any::Any;
+use std::sync::Arc;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -179,7 +181,7 @@ pub fn router(state: AppState) -> Router {
     });
     let edge = ServiceBuilder::new()
         .layer(axum::middleware::from_fn(request_id::layer))
-        .layer(axum::middleware::from_fn(access_log::layer))
+        .layer(axum::middleware::from_fn_with_state(Arc::new(RequestSeries::default()), access_log::layer))
         .layer(axum::middleware::from_fn(json_errors::layer))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(security_headers::layer))

@@ -253,3 +253,39 @@ fn an_open_chain_fails_whole_and_changes_nothing() {
     assert_eq!(results, vec![Err(TransferError::LinkedEventFailed), Err(TransferError::LinkedEventChainOpen)]);
     assert_eq!(state, before);
 }
+
+/// The engine keeps no undo copy for a chain's last transfer, since a transfer that fails
+/// changes nothing: a chain failing at its end still undoes the transfers (and holds) before
+/// it, and a transfer failing on its own leaves every account and hold as it was.
+#[test]
+fn a_chain_failing_at_its_end_is_undone_and_a_lone_failure_changes_nothing() {
+    let ids: Vec<AccountId> = (0..6).map(|_| AccountId::new()).collect();
+    let mut state = accounts(&ids);
+    let mut pending = Pendings::new();
+    let fund = request(TransferId::new(), ids[USD_WORLD], ids[0], Some(100));
+    assert!(execute(&mut state, &mut pending, &[fund], 0)[0].is_ok());
+    let before = state.clone();
+
+    let mut paid = request(TransferId::new(), ids[0], ids[1], Some(30));
+    paid.flags.linked = true;
+    let mut held = request(TransferId::new(), ids[0], ids[2], Some(30));
+    held.flags.linked = true;
+    held.flags.pending = true;
+    held.timeout_ms = Some(60_000);
+    let too_much = request(TransferId::new(), ids[0], ids[3], Some(41)); // 40 left after the two
+    let results = execute(&mut state, &mut pending, &[paid, held, too_much], 0);
+    assert_eq!(
+        results,
+        vec![
+            Err(TransferError::LinkedEventFailed),
+            Err(TransferError::LinkedEventFailed),
+            Err(TransferError::InsufficientFunds)
+        ]
+    );
+    assert_eq!(state, before);
+    assert!(pending.is_empty(), "the chain's hold is undone too");
+
+    let lone = request(TransferId::new(), ids[1], ids[0], Some(1));
+    assert_eq!(execute(&mut state, &mut pending, &[lone], 0), vec![Err(TransferError::InsufficientFunds)]);
+    assert_eq!(state, before);
+}

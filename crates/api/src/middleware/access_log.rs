@@ -2,15 +2,13 @@
 //! query string (tokens such as `?token=` must never reach a log), and metrics are labelled
 //! by the route template so ids in paths do not explode the series count.
 
-use crate::middleware::request_id::RequestId;
-use axum::extract::{MatchedPath, Request};
+use crate::middleware::request_id;
+use crate::middleware::request_series::RequestSeries;
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
-
-pub const REQUESTS_TOTAL: &str = "http_requests_total";
-pub const REQUEST_DURATION: &str = "http_request_duration_seconds";
 
 /// Where `route_template` leaves the matched route for `layer`. `layer` runs outside the router
 /// (app.rs says why), so it never sees the request after routing. Not on the response: a
@@ -30,28 +28,30 @@ pub async fn route_template(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-pub async fn layer(mut request: Request, next: Next) -> Response {
+pub async fn layer(State(series): State<Arc<RequestSeries>>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let request_id = request.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    // A clone of the parsed URI shares its bytes; the path is read from it only for a line
+    // that is written.
+    let uri = request.uri().clone();
     let slot = RouteSlot::default();
     request.extensions_mut().insert(slot.clone());
 
     let response = next.run(request).await;
-    let route = slot.0.get().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let route = slot.0.get().map_or("unmatched", MatchedPath::as_str);
 
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    let labels = [("method", method.to_string()), ("route", route.clone()), ("status", status.to_string())];
-    metrics::counter!(REQUESTS_TOTAL, &labels).increment(1);
-    metrics::histogram!(REQUEST_DURATION, &labels).record(elapsed);
+    series.record(&method, route, status, elapsed);
 
     let duration_ms = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX) / 1000;
+    // Field values are evaluated only when the line is enabled (in production, warn and up).
+    let request_id = || request_id::current().unwrap_or_default();
+    let path = uri.path();
     if status >= 500 {
-        tracing::error!(target: "access", %request_id, %method, %route, %path, status, duration_ms, "request");
+        tracing::error!(target: "access", request_id = %request_id(), %method, %route, %path, status, duration_ms, "request");
     } else {
-        tracing::info!(target: "access", %request_id, %method, %route, %path, status, duration_ms, "request");
+        tracing::info!(target: "access", request_id = %request_id(), %method, %route, %path, status, duration_ms, "request");
     }
     response
 }
@@ -63,7 +63,7 @@ mod tests {
     use axum::Router;
     use axum::body::Body;
     use axum::http::StatusCode;
-    use axum::middleware::from_fn;
+    use axum::middleware::{from_fn, from_fn_with_state};
     use axum::routing::get;
     use std::time::Duration;
     use tower::{ServiceBuilder, ServiceExt};
@@ -84,7 +84,7 @@ mod tests {
                 };
                 let routes = Router::new().route("/slow/{id}", get(slow)).layer(from_fn(route_template));
                 let app = ServiceBuilder::new()
-                    .layer(from_fn(layer))
+                    .layer(from_fn_with_state(Arc::new(RequestSeries::default()), layer))
                     .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_millis(20)))
                     .service(routes);
                 for path in ["/slow/abc", "/nowhere"] {

@@ -3,4 +3,5 @@
 pub mod access_log;
 pub mod json_errors;
 pub mod request_id;
+pub mod request_series;
 pub mod security_headers;

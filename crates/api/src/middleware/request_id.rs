@@ -28,17 +28,12 @@ pub fn generate() -> String {
     format!("req_{}", uuid::Uuid::now_v7().simple())
 }
 
-/// The id a response carries, readable by outer layers (the access log).
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
-pub async fn layer(mut request: Request, next: Next) -> Response {
+pub async fn layer(request: Request, next: Next) -> Response {
     let id = request.headers().get(&HEADER).and_then(acceptable).unwrap_or_else(generate);
-    request.extensions_mut().insert(RequestId(id.clone()));
     let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).await;
-    if let Ok(value) = HeaderValue::from_str(&id) {
+    // The id's bytes become the header's without a copy; they are checked as any header is.
+    if let Ok(value) = HeaderValue::from_maybe_shared(bytes::Bytes::from(id)) {
         response.headers_mut().insert(HEADER.clone(), value);
     }
-    response.extensions_mut().insert(RequestId(id));
     response
 }

@@ -69,14 +69,17 @@ impl Caller {
 
     /// Owners whose objects this caller may read.
     pub fn readable_owners(&self) -> Vec<String> {
-        match &self.principal {
-            Principal::Session { user_id, .. } => {
-                let mut owners = vec![user_id.clone()];
-                owners.extend(self.memberships.iter().map(|m| m.business_id.clone()));
-                owners
-            }
-            Principal::ApiKey { business_id, .. } => vec![business_id.clone()],
-        }
+        self.owners().map(str::to_owned).collect()
+    }
+
+    /// The same owners, borrowed: `can_read` runs several times per request (a transfer checks
+    /// both of its accounts) and needs no list of its own.
+    fn owners(&self) -> impl Iterator<Item = &str> {
+        let (first, memberships) = match &self.principal {
+            Principal::Session { user_id, .. } => (user_id, &self.memberships[..]),
+            Principal::ApiKey { business_id, .. } => (business_id, &[][..]),
+        };
+        std::iter::once(first.as_str()).chain(memberships.iter().map(|m| m.business_id.as_str()))
     }
 
     /// Read access to an object owned by `owner`: not found otherwise.
@@ -87,7 +90,7 @@ impl Caller {
         {
             return Err(Denied::ScopeMissing);
         }
-        if self.readable_owners().iter().any(|o| o == owner) { Ok(()) } else { Err(Denied::NotFound) }
+        if self.owners().any(|o| o == owner) { Ok(()) } else { Err(Denied::NotFound) }
     }
 
     /// Moving money out of (or creating money objects for) `owner`.
@@ -175,6 +178,10 @@ mod tests {
         assert_eq!(alice.can_move_money("usr_b"), Err(Denied::NotFound));
         let viewer = person("usr_v", member(BusinessRole::ViewOnly));
         assert_eq!(viewer.can_read("biz_1"), Ok(()));
+        assert_eq!(viewer.can_read("usr_v"), Ok(()));
+        assert_eq!(viewer.can_read("biz_2"), Err(Denied::NotFound));
+        assert_eq!(viewer.readable_owners(), ["usr_v", "biz_1"]);
+        assert_eq!(alice.readable_owners(), ["usr_a"]);
         assert_eq!(viewer.can_move_money("biz_1"), Err(Denied::Forbidden));
         assert_eq!(viewer.can_manage_business("biz_1"), Err(Denied::Forbidden));
         let finance = person("usr_f", member(BusinessRole::FinanceManager));
@@ -229,6 +236,7 @@ mod tests {
         };
         assert_eq!(key.can_read("biz_1"), Ok(()));
         assert_eq!(key.can_read("biz_2"), Err(Denied::NotFound));
+        assert_eq!(key.readable_owners(), ["biz_1"]);
         assert_eq!(key.can_move_money("biz_1"), Err(Denied::ScopeMissing));
         assert_eq!(key.can_manage_business("biz_1"), Err(Denied::Forbidden));
     }

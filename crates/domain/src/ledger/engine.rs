@@ -65,14 +65,19 @@ fn apply_chain(
     let mut saved_pending: HashMap<TransferId, Option<PendingTransfer>> = HashMap::new();
     let first = results.len();
     for (i, request) in chain.iter().enumerate() {
-        // Remember the state before this chain touched it, to undo a failed chain.
-        for id in touched_accounts(request, pending) {
-            if let Some(a) = accounts.get(&id) {
-                saved_accounts.entry(id).or_insert_with(|| a.clone());
+        // Remember the state before this chain touched it, to undo a failed chain. Not for
+        // the chain's last transfer: `apply_one` changes nothing when it fails (every check
+        // comes before the first write), so only the transfers before a failure need undoing.
+        // A transfer on its own, as most are, copies no account.
+        if i + 1 < chain.len() {
+            for id in touched_accounts(request, pending) {
+                if let Some(a) = accounts.get(&id) {
+                    saved_accounts.entry(id).or_insert_with(|| a.clone());
+                }
             }
-        }
-        for id in [Some(request.id), request.pending_id].into_iter().flatten() {
-            saved_pending.entry(id).or_insert_with(|| pending.get(&id).cloned());
+            for id in [Some(request.id), request.pending_id].into_iter().flatten() {
+                saved_pending.entry(id).or_insert_with(|| pending.get(&id).cloned());
+            }
         }
         match apply_one(accounts, pending, request, now_ms) {
             Ok(t) => results.push(Ok(t)),
@@ -96,10 +101,10 @@ fn apply_chain(
     }
 }
 
-fn touched_accounts(r: &TransferRequest, pending: &Pendings) -> Vec<AccountId> {
+fn touched_accounts(r: &TransferRequest, pending: &Pendings) -> [AccountId; 2] {
     match r.pending_id.and_then(|id| pending.get(&id)) {
-        Some(p) => vec![p.transfer.debit_account_id, p.transfer.credit_account_id],
-        None => vec![r.debit_account_id, r.credit_account_id],
+        Some(p) => [p.transfer.debit_account_id, p.transfer.credit_account_id],
+        None => [r.debit_account_id, r.credit_account_id],
     }
 }
 
