@@ -6,7 +6,7 @@
 use crate::error::ApiError;
 use crate::error_code::ErrorCode;
 use crate::middleware::request_series::RequestSeries;
-use crate::middleware::{access_log, json_errors, request_id, security_headers};
+use crate::middleware::{access_log, edge, request_id, security_headers};
 use crate::routes::{
     accounts, adjustments, admin, api_keys, auth, businesses, csp_reports, custody, dev, error_codes, health, me,
     statements, transfers, withdrawals,
@@ -180,9 +180,7 @@ pub fn router(state: AppState) -> Router {
             .max_age(std::time::Duration::from_secs(600))
     });
     let edge = ServiceBuilder::new()
-        .layer(axum::middleware::from_fn(request_id::layer))
-        .layer(axum::middleware::from_fn_with_state(Arc::new(RequestSeries::default()), access_log::layer))
-        .layer(axum::middleware::from_fn(json_errors::layer))
+        .layer(axum::middleware::from_fn_with_state(Arc::new(RequestSeries::default()), edge::layer))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(security_headers::layer))
         .option_layer(cors)

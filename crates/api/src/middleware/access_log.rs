@@ -4,9 +4,10 @@
 
 use crate::middleware::request_id;
 use crate::middleware::request_series::RequestSeries;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
+use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -28,7 +29,11 @@ pub async fn route_template(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-pub async fn layer(State(series): State<Arc<RequestSeries>>, mut request: Request, next: Next) -> Response {
+/// Runs the rest of the request (`inner`), then counts it in its series and writes its line.
+pub async fn around<F>(series: &RequestSeries, mut request: Request, inner: impl FnOnce(Request) -> F) -> Response
+where
+    F: Future<Output = Response>,
+{
     let started = Instant::now();
     let method = request.method().clone();
     // A clone of the parsed URI shares its bytes; the path is read from it only for a line
@@ -37,7 +42,7 @@ pub async fn layer(State(series): State<Arc<RequestSeries>>, mut request: Reques
     let slot = RouteSlot::default();
     request.extensions_mut().insert(slot.clone());
 
-    let response = next.run(request).await;
+    let response = inner(request).await;
     let route = slot.0.get().map_or("unmatched", MatchedPath::as_str);
 
     let elapsed = started.elapsed();
@@ -69,7 +74,7 @@ mod tests {
     use tower::{ServiceBuilder, ServiceExt};
     use tower_http::timeout::TimeoutLayer;
 
-    /// As app.rs stacks them: the log outside the router, a timeout between the two. The
+    /// As app.rs stacks them: the edge outside the router, a timeout between the two. The
     /// timeout's 503 is made outside the route, and is still counted under the route.
     #[test]
     fn a_request_abandoned_on_timeout_is_counted_under_its_route() {
@@ -84,7 +89,7 @@ mod tests {
                 };
                 let routes = Router::new().route("/slow/{id}", get(slow)).layer(from_fn(route_template));
                 let app = ServiceBuilder::new()
-                    .layer(from_fn_with_state(Arc::new(RequestSeries::default()), layer))
+                    .layer(from_fn_with_state(Arc::new(RequestSeries::default()), crate::middleware::edge::layer))
                     .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_millis(20)))
                     .service(routes);
                 for path in ["/slow/abc", "/nowhere"] {

@@ -4,13 +4,11 @@
 
 use crate::error::{ApiError, code_for_status};
 use crate::error_code::ErrorCode;
-use axum::extract::Request;
 use axum::http::header;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-pub async fn layer(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+/// The response as it is when it is a success or JSON already; else a JSON error in its place.
+pub fn ensure_json(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) || is_json(&response) {
         return response;

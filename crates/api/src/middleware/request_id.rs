@@ -3,8 +3,8 @@
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
 use axum::response::Response;
+use std::future::Future;
 
 pub static HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -28,9 +28,15 @@ pub fn generate() -> String {
     format!("req_{}", uuid::Uuid::now_v7().simple())
 }
 
-pub async fn layer(request: Request, next: Next) -> Response {
-    let id = request.headers().get(&HEADER).and_then(acceptable).unwrap_or_else(generate);
-    let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).await;
+/// The request's id: a well-formed incoming one, or a new one.
+pub fn of(request: &Request) -> String {
+    request.headers().get(&HEADER).and_then(acceptable).unwrap_or_else(generate)
+}
+
+/// Runs the rest of the request with `id` as its task's request id, and returns the id in
+/// the response's header.
+pub async fn around(id: String, inner: impl Future<Output = Response>) -> Response {
+    let mut response = REQUEST_ID.scope(id.clone(), inner).await;
     // The id's bytes become the header's without a copy; they are checked as any header is.
     if let Ok(value) = HeaderValue::from_maybe_shared(bytes::Bytes::from(id)) {
         response.headers_mut().insert(HEADER.clone(), value);
