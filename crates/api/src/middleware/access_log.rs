@@ -11,8 +11,8 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-/// Where `route_template` leaves the matched route for `layer`. `layer` runs outside the router
-/// (app.rs says why), so it never sees the request after routing. Not on the response: a
+/// Where `route_template` leaves the matched route for `around`. `around` runs outside the
+/// router (app.rs says why), so it never sees the request after routing. Not on the response: a
 /// response made outside the route (a timeout, a caught panic, an error `json_errors`
 /// replaced) carries none of the route's extensions.
 #[derive(Debug, Clone, Default)]

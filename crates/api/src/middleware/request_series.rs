@@ -29,9 +29,29 @@ struct Series {
 #[derive(Debug, Default)]
 pub struct RequestSeries(RwLock<HashMap<Box<str>, Vec<Series>>>);
 
+/// A method outside HTTP's standard ones is counted as `OTHER`: clients choose methods
+/// freely, and each would otherwise be a series of its own, kept for the process's life.
+fn labelled(method: &Method) -> &Method {
+    static OTHER: std::sync::LazyLock<Method> =
+        std::sync::LazyLock::new(|| Method::from_bytes(b"OTHER").unwrap_or_default());
+    let standard = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    if standard.contains(method) { method } else { &OTHER }
+}
+
 impl RequestSeries {
     /// Counts one request and records how long it took.
     pub fn record(&self, method: &Method, route: &str, status: u16, elapsed: Duration) {
+        let method = labelled(method);
         let found = |s: &&Series| s.status == status && s.method == *method;
         {
             let routes = self.0.read().unwrap_or_else(PoisonError::into_inner);
@@ -66,7 +86,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_series_counts_its_own_requests() {
+    fn each_series_counts_its_own_requests_and_unusual_methods_share_one() {
         let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
         metrics::with_local_recorder(&recorder, || {
@@ -78,13 +98,14 @@ mod tests {
             series.record(&Method::POST, "/v1/transfers", 402, ms);
             series.record(&Method::GET, "/v1/transfers/{id}", 200, ms);
             series.record(&Method::from_bytes(b"PURGE").unwrap(), "unmatched", 405, ms);
+            series.record(&Method::from_bytes(b"X-RANDOM-1").unwrap(), "unmatched", 405, ms);
         });
         let text = handle.render();
         for line in [
             r#"http_requests_total{method="POST",route="/v1/transfers",status="201"} 3"#,
             r#"http_requests_total{method="POST",route="/v1/transfers",status="402"} 1"#,
             r#"http_requests_total{method="GET",route="/v1/transfers/{id}",status="200"} 1"#,
-            r#"http_requests_total{method="PURGE",route="unmatched",status="405"} 1"#,
+            r#"http_requests_total{method="OTHER",route="unmatched",status="405"} 2"#,
             r#"http_request_duration_seconds_count{method="POST",route="/v1/transfers",status="201"} 3"#,
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
