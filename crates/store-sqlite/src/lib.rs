@@ -1,6 +1,7 @@
 //! SQLite store for the embedded default: one file in the data directory, WAL journal.
 #![forbid(unsafe_code)]
 
+mod checkpointer;
 mod custody;
 mod identity;
 mod json_rows;

@@ -1,3 +1,4 @@
+use crate::checkpointer::{self, Checkpointer};
 use crate::migrations;
 use async_trait::async_trait;
 use pb_domain::ledger::recent_journal::{self, RecentJournal};
@@ -28,6 +29,8 @@ pub struct SqliteStore {
     /// The journal rows this instance committed lately, which the outbox relay reads instead
     /// of the database when it can (pb_domain::ledger::recent_journal).
     pub(crate) recent: Arc<RecentJournal>,
+    /// Checkpoints the WAL beside the writer (checkpointer.rs), while any clone is alive.
+    checkpointer: Arc<Checkpointer>,
 }
 
 impl SqliteStore {
@@ -35,6 +38,8 @@ impl SqliteStore {
     ///
     /// WAL lets readers proceed while one writer commits; `synchronous = FULL` because this file
     /// holds money and NORMAL may lose the last commits on power failure (sqlite.org/wal.html).
+    /// A task of the store's checkpoints the WAL (checkpointer.rs): the commits do only as a
+    /// backstop.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -42,7 +47,8 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("wal_autocheckpoint", checkpointer::BACKSTOP_PAGES.to_string());
         let unavailable = |e: sqlx::Error| StoreError::Unavailable(format!("opening {}: {e}", path.display()));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
@@ -53,10 +59,25 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.pragma("cache_size", format!("-{}", WRITER_CACHE_KIB)))
+            .connect_with(
+                options
+                    .pragma("cache_size", format!("-{}", WRITER_CACHE_KIB))
+                    // A batch's multi-row statements keep their statement journals (the pages
+                    // to restore if one fails half-way) in memory: past 64 KiB, SQLite spilled
+                    // each to a temporary file it created, wrote and deleted within the batch
+                    // (sqlite.org/tempfiles.html, 2.5).
+                    .pragma("temp_store", "memory"),
+            )
             .await
             .map_err(unavailable)?;
-        Ok(Self { pool, writer, recent: Arc::new(RecentJournal::new(recent_journal::DEFAULT_CAPACITY)) })
+        let checkpointer = Arc::new(Checkpointer::start(pool.clone()));
+        Ok(Self { pool, writer, recent: Arc::new(RecentJournal::new(recent_journal::DEFAULT_CAPACITY)), checkpointer })
+    }
+
+    /// The background checkpoints so far, and the last one's frames in the WAL and copied
+    /// into the database file (checkpointer.rs).
+    pub fn wal_checkpoints(&self) -> (u64, i64, i64) {
+        self.checkpointer.progress.last()
     }
 
     /// The pool, for the store's own modules and for tests that look behind the API.

@@ -42,6 +42,25 @@ async fn the_database_file_uses_wal() {
     assert_eq!(mode, "wal");
 }
 
+/// The WAL is copied into the database file by the store's own task (checkpointer.rs): the
+/// migrations' pages are well under the commits' backstop threshold, so no commit did it.
+#[tokio::test]
+async fn the_wal_is_checkpointed_beside_the_writer() {
+    let (store, _dir) = fresh().await;
+    pb_domain::Store::migrate(&store).await.unwrap();
+    let backstop: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(backstop, 16 * 1024);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (runs, wal_frames, copied) = store.wal_checkpoints();
+        if runs > 0 && wal_frames > 0 && copied == wal_frames {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not checkpointed: {runs} runs, {copied} of {wal_frames}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 mod ledger {
     use super::*;
     use pb_testkit::contracts::ledger as contract;
