@@ -8,8 +8,10 @@
 //! A PASSIVE checkpoint from another connection runs beside the writer: it copies what no
 //! reader still needs and waits for no one (sqlite.org/c3ref/wal_checkpoint_v2.html), and the
 //! writer starts the WAL again from its beginning once it has all been copied
-//! (sqlite.org/wal.html, "Checkpointing"). The automatic checkpoint stays as a backstop, at a
-//! threshold this task keeps the WAL well under.
+//! (sqlite.org/wal.html, "Checkpointing"). The automatic checkpoint stays as a backstop at
+//! `BACKSTOP_PAGES`. Under a steady stream of batches the WAL can reach it, since the writer
+//! starts the WAL again only if a checkpoint copied all of it between two of its commits; the
+//! commit that crosses it then copies only what came since this task's last checkpoint.
 
 use sqlx::SqlitePool;
 use std::sync::Arc;
@@ -20,8 +22,8 @@ use std::time::Duration;
 /// costing microseconds when nothing was written.
 const EVERY: Duration = Duration::from_millis(100);
 
-/// `wal_autocheckpoint` for every connection: only if this task has stopped or fallen behind
-/// does a commit checkpoint (64 MiB of 4 KiB pages).
+/// `wal_autocheckpoint` for every connection (64 MiB of 4 KiB pages): the most the WAL holds
+/// before a commit checkpoints.
 pub(crate) const BACKSTOP_PAGES: u32 = 16 * 1024;
 
 /// What the checkpoints did: for tests, and for an operator's look at a running store.
@@ -76,14 +78,21 @@ async fn run(pool: SqlitePool, progress: Arc<Progress>) {
         }
         // (busy, frames in the WAL, frames copied into the database): -1s when not in WAL mode.
         match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await {
+            // -1s: another connection's checkpoint (a commit's backstop) was running.
+            Ok((_, wal_frames, copied)) if wal_frames < 0 || copied < 0 => {}
             Ok((_, wal_frames, copied)) => {
                 progress.wal_frames.store(wal_frames, Ordering::Relaxed);
                 progress.copied.store(copied, Ordering::Relaxed);
                 progress.runs.fetch_add(1, Ordering::Release);
+                metrics::counter!("sqlite_wal_checkpoints_total", "result" => "ok").increment(1);
+                metrics::gauge!("sqlite_wal_frames").set(wal_frames as f64);
             }
             Err(sqlx::Error::PoolClosed) => return,
             // The backstop checkpoints meanwhile; the next tick tries again.
-            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+            Err(e) => {
+                metrics::counter!("sqlite_wal_checkpoints_total", "result" => "failed").increment(1);
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
         }
     }
 }
