@@ -76,7 +76,7 @@ async fn run(pool: SqlitePool, progress: Arc<Progress>) {
         if pool.is_closed() {
             return;
         }
-        // (busy, frames in the WAL, frames copied into the database): -1s when not in WAL mode.
+        // (busy, frames in the WAL, frames copied into the database file).
         match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await {
             // -1s: another connection's checkpoint (a commit's backstop) was running.
             Ok((_, wal_frames, copied)) if wal_frames < 0 || copied < 0 => {}
